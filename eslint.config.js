@@ -1,0 +1,28 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+// Layering: core is pure (no fs, net, db); store may not reach up into engine or cli;
+// engine may not import the cli. The compiler cannot see this, so the linter enforces it.
+const nodeIo = ['node:fs', 'node:fs/promises', 'node:net', 'node:http', 'node:child_process', 'node:worker_threads', 'node:os', 'node:path'];
+const restrict = (patterns, paths = []) => ({
+  'no-restricted-imports': ['error', { patterns, paths: paths.map((name) => ({ name, message: 'core is pure: no I/O' })) }],
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'web/dist/**', 'bench/out/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['src/core/**/*.ts'], rules: restrict(['**/store/**', '**/engine/**', '**/cli/**', 'better-sqlite3', 'kysely'], nodeIo) },
+  { files: ['src/store/**/*.ts'], rules: restrict(['**/engine/**', '**/cli/**']) },
+  { files: ['src/engine/**/*.ts'], rules: restrict(['**/cli/**']) },
+);

@@ -1,0 +1,207 @@
+import { Migrator, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { CordonError } from '../core/errors.js';
+import { migrationProvider } from './migrations.js';
+import type { Database, EventTable, IdentityTable, LineageRunTable, SnapshotTable } from './schema.js';
+
+export type SnapshotRow = Selectable<SnapshotTable>;
+export type EventRow = Selectable<EventTable>;
+export type LineageRunRow = Selectable<LineageRunTable>;
+export type IdentityRow = Selectable<IdentityTable>;
+export type DatasetRow = Selectable<Database['datasets']>;
+export type NewEvent = Omit<EventRow, 'seq'>;
+
+/**
+ * Cordon's metadata over Kysely: one implementation for every SQL engine Kysely speaks. Driver
+ * errors are wrapped here and never leave the store.
+ */
+export class MetadataStore {
+  constructor(readonly db: Kysely<Database>) {}
+
+  async migrate(): Promise<void> {
+    const { error, results } = await new Migrator({ db: this.db, provider: migrationProvider }).migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+      throw new CordonError('INTERNAL', `database migration ${failed} failed`, { cause: error });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  getDataset(name: string): Promise<DatasetRow | undefined> {
+    return this.db.selectFrom('datasets').selectAll().where('name', '=', name).executeTakeFirst();
+  }
+
+  listDatasets(): Promise<DatasetRow[]> {
+    return this.db.selectFrom('datasets').selectAll().orderBy('name').execute();
+  }
+
+  getSnapshot(id: string): Promise<SnapshotRow | undefined> {
+    return this.db.selectFrom('snapshots').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  findSnapshotsByPrefix(prefix: string): Promise<SnapshotRow[]> {
+    return this.db
+      .selectFrom('snapshots')
+      .selectAll()
+      .where('id', '>=', prefix)
+      .where('id', '<', prefix + '~')
+      .limit(2)
+      .execute();
+  }
+
+  getSnapshotByVersion(dataset: string, version: number): Promise<SnapshotRow | undefined> {
+    return this.db
+      .selectFrom('snapshots')
+      .selectAll()
+      .where('dataset', '=', dataset)
+      .where('version', '=', version)
+      .executeTakeFirst();
+  }
+
+  listSnapshots(dataset?: string): Promise<SnapshotRow[]> {
+    let q = this.db.selectFrom('snapshots').selectAll();
+    if (dataset !== undefined) q = q.where('dataset', '=', dataset);
+    return q.orderBy('dataset').orderBy('version').execute();
+  }
+
+  async latestVersion(dataset: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('snapshots')
+      .select((eb) => eb.fn.max('version').as('v'))
+      .where('dataset', '=', dataset)
+      .executeTakeFirst();
+    return Number(row?.v ?? 0);
+  }
+
+  /**
+   * Records a new snapshot and moves its dataset's head to it, atomically. The head moves only if
+   * it still equals `expectedHead` (compare-and-swap, the transaction's first write): a writer
+   * that lost the race gets HEAD_CONFLICT and nothing is written.
+   */
+  async commitSnapshot(args: {
+    snapshot: SnapshotRow;
+    expectedHead: string | null;
+    event: NewEvent;
+    run?: LineageRunRow;
+  }): Promise<void> {
+    const { snapshot, expectedHead } = args;
+    await this.write(async (trx) => {
+      if (expectedHead === null) {
+        await trx
+          .insertInto('datasets')
+          .values({ name: snapshot.dataset, head: null, created_at: snapshot.created_at, created_by: snapshot.author })
+          .onConflict((oc) => oc.column('name').doNothing())
+          .execute();
+      }
+      const moved = await trx
+        .updateTable('datasets')
+        .set({ head: snapshot.id })
+        .where('name', '=', snapshot.dataset)
+        .where('head', expectedHead === null ? 'is' : '=', expectedHead)
+        .executeTakeFirst();
+      if (Number(moved.numUpdatedRows) !== 1) throw headConflict(snapshot.dataset);
+      await trx.insertInto('snapshots').values(snapshot).execute();
+      if (args.run) await trx.insertInto('lineage_runs').values(args.run).execute();
+      await trx.insertInto('events').values(args.event).execute();
+    }, snapshot.dataset);
+  }
+
+  /** Moves a dataset's head (rollback), with the same compare-and-swap as a commit. */
+  async moveHead(dataset: string, expectedHead: string | null, to: string, event: NewEvent): Promise<void> {
+    await this.write(async (trx) => {
+      const moved = await trx
+        .updateTable('datasets')
+        .set({ head: to })
+        .where('name', '=', dataset)
+        .where('head', expectedHead === null ? 'is' : '=', expectedHead)
+        .executeTakeFirst();
+      if (Number(moved.numUpdatedRows) !== 1) throw headConflict(dataset);
+      await trx.insertInto('events').values(event).execute();
+    }, dataset);
+  }
+
+  async addTag(snapshotId: string, tag: string, actor: string, event: NewEvent): Promise<void> {
+    await this.write(async (trx) => {
+      await trx
+        .insertInto('tags')
+        .values({ snapshot_id: snapshotId, tag, actor, created_at: event.time })
+        .onConflict((oc) => oc.columns(['snapshot_id', 'tag']).doNothing())
+        .execute();
+      await trx.insertInto('events').values(event).execute();
+    });
+  }
+
+  async removeTag(snapshotId: string, tag: string, event: NewEvent): Promise<boolean> {
+    let removed = false;
+    await this.write(async (trx) => {
+      const r = await trx.deleteFrom('tags').where('snapshot_id', '=', snapshotId).where('tag', '=', tag).executeTakeFirst();
+      removed = Number(r.numDeletedRows) > 0;
+      if (removed) await trx.insertInto('events').values(event).execute();
+    });
+    return removed;
+  }
+
+  async tagsOf(snapshotId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('tags').select('tag').where('snapshot_id', '=', snapshotId).orderBy('tag').execute();
+    return rows.map((r) => r.tag);
+  }
+
+  listTags(dataset?: string): Promise<{ snapshot_id: string; tag: string; dataset: string; version: number; created_at: string; actor: string }[]> {
+    let q = this.db
+      .selectFrom('tags')
+      .innerJoin('snapshots', 'snapshots.id', 'tags.snapshot_id')
+      .select(['tags.snapshot_id', 'tags.tag', 'snapshots.dataset', 'snapshots.version', 'tags.created_at', 'tags.actor']);
+    if (dataset !== undefined) q = q.where('snapshots.dataset', '=', dataset);
+    return q.orderBy('snapshots.dataset').orderBy('snapshots.version').orderBy('tags.tag').execute();
+  }
+
+  async appendEvent(event: NewEvent): Promise<void> {
+    await this.write((trx) => trx.insertInto('events').values(event).execute().then(() => undefined));
+  }
+
+  listEvents(filter: { dataset?: string; kind?: string } = {}): Promise<EventRow[]> {
+    let q = this.db.selectFrom('events').selectAll();
+    if (filter.dataset !== undefined) q = q.where('dataset', '=', filter.dataset);
+    if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
+    return q.orderBy('seq').execute();
+  }
+
+  getRunByOutput(snapshotId: string): Promise<LineageRunRow | undefined> {
+    return this.db.selectFrom('lineage_runs').selectAll().where('output_snapshot', '=', snapshotId).executeTakeFirst();
+  }
+
+  async putIdentity(row: IdentityRow): Promise<void> {
+    await this.write((trx) => trx.insertInto('identities').values(row).execute().then(() => undefined));
+  }
+
+  getIdentity(name: string): Promise<IdentityRow | undefined> {
+    return this.db.selectFrom('identities').selectAll().where('name', '=', name).executeTakeFirst();
+  }
+
+  listIdentities(): Promise<IdentityRow[]> {
+    return this.db.selectFrom('identities').selectAll().orderBy('name').execute();
+  }
+
+  private async write(fn: (trx: Transaction<Database>) => Promise<void>, dataset?: string): Promise<void> {
+    try {
+      await this.db.transaction().execute(fn);
+    } catch (e) {
+      if (e instanceof CordonError) throw e;
+      const msg = e instanceof Error ? e.message : String(e);
+      if (/UNIQUE|unique|duplicate key|SQLITE_BUSY|could not serialize/.test(msg) && dataset !== undefined) {
+        throw headConflict(dataset, e);
+      }
+      throw new CordonError('INTERNAL', `metadata write failed: ${msg}`, { cause: e });
+    }
+  }
+}
+
+function headConflict(dataset: string, cause?: unknown): CordonError {
+  return new CordonError(
+    'HEAD_CONFLICT',
+    `dataset "${dataset}" moved on while this change was being made; nothing was written. Re-run the command to apply it on top of the new head.`,
+    { cause },
+  );
+}
