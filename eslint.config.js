@@ -21,7 +21,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
-  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   { files: ['src/core/**/*.ts'], rules: restrict(['**/store/**', '**/engine/**', '**/cli/**', 'better-sqlite3', 'kysely'], nodeIo) },
   { files: ['src/store/**/*.ts'], rules: restrict(['**/engine/**', '**/cli/**']) },
   { files: ['src/engine/**/*.ts'], rules: restrict(['**/cli/**']) },

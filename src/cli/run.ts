@@ -1,0 +1,55 @@
+import { Command, CommanderError } from 'commander';
+import { CordonError } from '../core/errors.js';
+import { registerDiff } from './commands/diff.js';
+import { registerExport } from './commands/export.js';
+import { registerHistory } from './commands/history.js';
+import { registerIngest } from './commands/ingest.js';
+import { registerInit } from './commands/init.js';
+import { registerLineage } from './commands/lineage.js';
+import { registerMerge } from './commands/merge.js';
+import { registerVerify } from './commands/verify.js';
+import type { Io } from './io.js';
+
+export const EXIT = { ok: 0, failed: 1, error: 2 } as const;
+
+/** Exit status for an error: 1 when a check failed (fail closed), 2 when the command could not run. */
+export function exitCodeOf(e: unknown): number {
+  return e instanceof CordonError && e.code === 'VERIFY_FAILED' ? EXIT.failed : EXIT.error;
+}
+
+/** Runs the CLI in process: parses `argv` (without node and script), returns the exit status. */
+export async function run(argv: string[], io: Io): Promise<number> {
+  const program = new Command('cordon')
+    .description('Versioned, signed, verifiable training corpora.')
+    .option('-w, --workspace <dir>', 'workspace folder (default: $CORDON_WORKSPACE or the nearest .cordon)')
+    .option('--json', 'print machine-readable JSON')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  for (const register of [
+    registerInit,
+    registerIngest,
+    registerMerge,
+    registerHistory,
+    registerDiff,
+    registerLineage,
+    registerExport,
+    registerVerify,
+  ]) {
+    register(program, io);
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 ? EXIT.ok : EXIT.error;
+    }
+    if (e instanceof CordonError) {
+      io.stderr(`cordon: ${e.code === 'VERIFY_FAILED' ? 'verification failed' : 'error'} [${e.code}]: ${e.message}\n`);
+      return exitCodeOf(e);
+    }
+    io.stderr(`cordon: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return EXIT.error;
+  }
+}

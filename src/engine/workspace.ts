@@ -1,0 +1,149 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { CordonError } from '../core/errors.js';
+import { generateSigningKey, keyIdOf, parsePrivateKey, parsePublicKey } from '../core/keys.js';
+import type { BlobStore } from '../store/blob-store.js';
+import { FsBlobStore } from '../store/fs-blob-store.js';
+import type { MetadataStore } from '../store/metadata-store.js';
+import { openSqliteStore } from '../store/sqlite.js';
+import { writeFileAtomic } from './atomic-file.js';
+
+export const WORKSPACE_DIR = '.cordon';
+const CONFIG_FILE = 'cordon.json';
+const IDENTITY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+
+const configSchema = z.object({
+  format: z.literal('cordon.workspace/v1'),
+  identity: z.string().regex(IDENTITY_PATTERN),
+  createdAt: z.string(),
+});
+export type WorkspaceConfig = z.infer<typeof configSchema>;
+
+
+export interface Identity {
+  name: string;
+  keyId: string;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+
+/** An open workspace: metadata, objects and the local signing identity. */
+export interface Workspace {
+  dir: string;
+  config: WorkspaceConfig;
+  meta: MetadataStore;
+  blobs: BlobStore;
+  identity: Identity;
+  close(): Promise<void>;
+}
+
+const keyPath = (dir: string, name: string): string => join(dir, 'keys', `${name}.key`);
+
+/**
+ * Creates a workspace in `dir`: cordon.json, cordon.db (SQLite), objects/ and an Ed25519 key for
+ * the local identity in keys/ (0600). Refuses a folder that already holds a workspace.
+ */
+export async function initWorkspace(dir: string, options: { identity: string }): Promise<Workspace> {
+  const root = resolve(dir);
+  if (!IDENTITY_PATTERN.test(options.identity)) {
+    throw new CordonError('USAGE', `identity "${options.identity}" must be letters, digits, . _ @ -`);
+  }
+  if (existsSync(join(root, CONFIG_FILE))) {
+    throw new CordonError('WORKSPACE_EXISTS', `${root} already holds a Cordon workspace`);
+  }
+  await mkdir(join(root, 'objects'), { recursive: true });
+  await mkdir(join(root, 'keys'), { recursive: true, mode: 0o700 });
+  const key = generateSigningKey();
+  await writeFileAtomic(keyPath(root, options.identity), key.privateKeyPem, 0o600);
+  await writeFileAtomic(join(root, 'keys', `${options.identity}.pub`), key.publicKeyPem, 0o644);
+  const meta = await openSqliteStore(join(root, 'cordon.db'));
+  const createdAt = new Date().toISOString();
+  await meta.putIdentity({
+    name: options.identity,
+    kind: 'human',
+    key_id: key.keyId,
+    public_key: key.publicKeyPem,
+    created_at: createdAt,
+  });
+  await meta.close();
+  const config: WorkspaceConfig = { format: 'cordon.workspace/v1', identity: options.identity, createdAt };
+  // The config file is written last: a folder without it is not a workspace, so a crash during
+  // init leaves nothing that could be mistaken for one.
+  await writeFileAtomic(join(root, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
+  return openWorkspace(root);
+}
+
+export async function openWorkspace(dir: string): Promise<Workspace> {
+  const root = resolve(dir);
+  const configFile = join(root, CONFIG_FILE);
+  let raw: string;
+  try {
+    raw = await readFile(configFile, 'utf8');
+  } catch (cause) {
+    throw new CordonError('WORKSPACE_NOT_FOUND', `no Cordon workspace at ${root} (run "cordon init")`, { cause });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (cause) {
+    throw new CordonError('CONFIG_INVALID', `${configFile}: not JSON`, { cause });
+  }
+  const result = configSchema.safeParse(parsed);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new CordonError('CONFIG_INVALID', `${configFile}: ${issues}`);
+  }
+  const config = result.data;
+  const file = keyPath(root, config.identity);
+  const mode = (await stat(file).catch((cause: unknown) => {
+    throw new CordonError('KEY_INVALID', `signing key ${file} is missing`, { cause });
+  })).mode;
+  if ((mode & 0o077) !== 0) {
+    throw new CordonError('KEY_INVALID', `signing key ${file} is readable by others (mode ${(mode & 0o777).toString(8)}); run chmod 600`);
+  }
+  const privateKey = parsePrivateKey(await readFile(file, 'utf8'), file);
+  const publicKey = createPublicKey(privateKey);
+  const meta = await openSqliteStore(join(root, 'cordon.db'));
+  const blobs = new FsBlobStore(join(root, 'objects'));
+  await blobs.cleanStaging();
+  return {
+    dir: root,
+    config,
+    meta,
+    blobs,
+    identity: { name: config.identity, keyId: keyIdOf(publicKey), privateKey, publicKey },
+    close: () => meta.close(),
+  };
+}
+
+/**
+ * Finds the workspace to use: an explicit folder, else $CORDON_WORKSPACE, else the nearest
+ * `.cordon` folder at or above `cwd`.
+ */
+export function locateWorkspace(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
+  if (explicit) return resolve(cwd, explicit);
+  const fromEnv = env['CORDON_WORKSPACE'];
+  if (fromEnv) return resolve(cwd, fromEnv);
+  let dir = resolve(cwd);
+  for (;;) {
+    if (existsSync(join(dir, WORKSPACE_DIR, CONFIG_FILE))) return join(dir, WORKSPACE_DIR);
+    if (existsSync(join(dir, CONFIG_FILE))) return dir;
+    const up = dirname(dir);
+    if (up === dir) {
+      throw new CordonError('WORKSPACE_NOT_FOUND', `no Cordon workspace in ${cwd} or above (run "cordon init", or pass --workspace)`);
+    }
+    dir = up;
+  }
+}
+
+/** Trusted public keys: every identity registered in the workspace, by key id. */
+export async function trustedKeys(ws: Workspace): Promise<Map<string, KeyObject>> {
+  const keys = new Map<string, KeyObject>();
+  for (const id of await ws.meta.listIdentities()) {
+    keys.set(id.key_id, parsePublicKey(id.public_key, `identity ${id.name}`));
+  }
+  return keys;
+}
