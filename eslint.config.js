@@ -23,6 +23,8 @@ export default tseslint.config(
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   { files: ['src/core/**/*.ts'], rules: restrict(['**/store/**', '**/engine/**', '**/cli/**', 'better-sqlite3', 'kysely'], nodeIo) },
+  // Tests of the pure core may read fixtures from disk.
+  { files: ['src/core/**/*.test.ts'], rules: { 'no-restricted-imports': 'off' } },
   { files: ['src/store/**/*.ts'], rules: restrict(['**/engine/**', '**/cli/**']) },
   { files: ['src/engine/**/*.ts'], rules: restrict(['**/cli/**']) },
 );

@@ -1,4 +1,3 @@
-// eslint-disable-next-line no-restricted-imports -- the test reads the OpenLineage schema fixtures; the module under test stays pure
 import { readFileSync, readdirSync } from 'node:fs';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';

@@ -79,15 +79,23 @@ export async function parseManifestStream(
   let header: ManifestHeader | undefined;
   const entries: ManifestEntry[] = [];
   let n = 0;
+  let parseError: unknown;
   for await (const line of lines) {
     n++;
-    if (!header) header = parseManifestHeader(line, name);
-    else entries.push(parseManifestEntry(line, n, name, header.segments.length));
+    if (parseError !== undefined) continue; // keep reading so the digest covers every byte
+    try {
+      if (!header) header = parseManifestHeader(line, name);
+      else entries.push(parseManifestEntry(line, n, name, header.segments.length));
+    } catch (e) {
+      parseError = e;
+    }
   }
+  // A digest mismatch is the more basic finding: report it before any parse error it caused.
   const actual = hash.digest('hex');
   if (actual !== digest) {
     throw new VerifyError(name, `manifest SHA-256 is ${actual}, the signed statement says ${digest}`);
   }
+  if (parseError !== undefined) throw parseError;
   if (!header) throw new VerifyError(name, 'manifest is empty');
   if (header.records !== entries.length) {
     throw new VerifyError(name, `header says ${header.records} records, manifest lists ${entries.length}`);
