@@ -229,7 +229,7 @@ function columnList(names: readonly string[]): string {
  * caller named explicitly. Returns the options with tabular feature patterns expanded.
  */
 export function resolveColumns(
-  file: string,
+  loc: RowLocation,
   names: readonly string[],
   options: RecordOptions,
 ): RecordOptions {
@@ -237,7 +237,7 @@ export function resolveColumns(
   const have = new Set(names);
   const missing = (col: string, role: string): InputError =>
     new InputError(
-      { file, field: col },
+      { ...loc, field: col },
       `missing ${role} column "${col}"; columns found: ${columnList(names)}`,
     );
   if (options.requireLabel && !have.has(cols.label)) throw missing(cols.label, 'label');
@@ -250,7 +250,7 @@ export function resolveColumns(
     }
     return options;
   }
-  const featureColumns = expandFeatureColumns(names, { file }, options);
+  const featureColumns = expandFeatureColumns(names, loc, options);
   for (const c of featureColumns) if (!have.has(c)) throw missing(c, 'feature');
   return { ...options, featureColumns };
 }
