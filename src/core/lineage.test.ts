@@ -69,12 +69,12 @@ describe('renderLineageText', () => {
     const text = renderLineageText(diamond, merged.id);
     expect(text).toBe(
       [
-        `corpus@v1 merged [${short(merged)}] <- merge by alice (cordon merge reviews reviews-en)`,
-        `  reviews@v2 dedup [${short(dedup)}] <- transform by bob (python dedup.py)`,
-        `    reviews@v1 raw [${short(raw)}] <- ingest by carol (cordon ingest reviews.jsonl)`,
+        `corpus@1 merged [${short(merged)}] <- merge by alice (cordon merge reviews reviews-en)`,
+        `  reviews@2 dedup [${short(dedup)}] <- transform by bob (python dedup.py)`,
+        `    reviews@1 raw [${short(raw)}] <- ingest by carol (cordon ingest reviews.jsonl)`,
         `      source: reviews.jsonl`,
-        `  reviews-en@v1 filtered [${short(filtered)}] <- transform by bob`,
-        `    reviews@v1 raw [${short(raw)}] (see above)`,
+        `  reviews-en@1 filtered [${short(filtered)}] <- transform by bob`,
+        `    reviews@1 raw [${short(raw)}] (see above)`,
         '',
       ].join('\n'),
     );
@@ -89,7 +89,7 @@ describe('renderLineageText', () => {
     expect(renderLineageText(diamond, dedup.id).split('\n')).toHaveLength(4);
     const lonely = snap('imported', 1, 'raw');
     expect(renderLineageText({ nodes: [lonely], runs: [] }, lonely.id)).toBe(
-      `imported@v1 raw [${short(lonely)}]\n`,
+      `imported@1 raw [${short(lonely)}]\n`,
     );
   });
 
@@ -121,7 +121,7 @@ describe('renderLineageText', () => {
     };
     const first = renderLineageText(graph, out.id).split('\n')[0];
     expect(first).toBe(
-      `out@v1 clean [${short(out)}] <- transform by alice (sh -c "a\\nb"\\u001b[31m)`,
+      `out@1 clean [${short(out)}] <- transform by alice (sh -c "a\\nb"\\u001b[31m)`,
     );
   });
 
@@ -138,7 +138,7 @@ describe('renderLineageText', () => {
     if (last === undefined) throw new Error('empty chain');
     const lines = renderLineageText({ nodes: chain, runs }, last.id).trimEnd().split('\n');
     expect(lines).toHaveLength(20_000);
-    expect(lines[lines.length - 1]).toMatch(/^ {39998}long@v1 step /);
+    expect(lines[lines.length - 1]).toMatch(/^ {39998}long@1 step /);
   });
 });
 

@@ -123,7 +123,7 @@ function oneLine(s: string): string {
 }
 
 function snapshotLabel(s: SnapshotRef): string {
-  return `${oneLine(s.dataset)}@v${s.version} ${oneLine(s.stage)} [${s.id.slice(0, 12)}]`;
+  return `${oneLine(s.dataset)}@${s.version} ${oneLine(s.stage)} [${s.id.slice(0, 12)}]`;
 }
 
 function runLabel(run: LineageRun): string {
@@ -136,12 +136,12 @@ const INDENT = '  ';
 /**
  * An indented tree from snapshot `from` back to its raw sources, one snapshot per line:
  *
- *     corpus@v3 clean [0123456789ab] <- merge by alice (cordon merge a b)
- *       corpus-a@v2 dedup [...] <- transform by bob (python dedup.py)
- *         raw@v1 raw [...] <- ingest by carol (cordon ingest data.jsonl)
+ *     corpus@3 clean [0123456789ab] <- merge by alice (cordon merge a b)
+ *       corpus-a@2 dedup [...] <- transform by bob (python dedup.py)
+ *         raw@1 raw [...] <- ingest by carol (cordon ingest data.jsonl)
  *           source: data.jsonl
- *       corpus-b@v2 filter [...] <- transform by bob
- *         raw@v1 raw [...] (see above)
+ *       corpus-b@2 filter [...] <- transform by bob
+ *         raw@1 raw [...] (see above)
  *
  * Each snapshot is expanded once; a snapshot reached again (a shared ancestor) is printed as a
  * reference ending in "(see above)". Ingest runs end at their source file. The result ends in a
