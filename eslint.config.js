@@ -3,9 +3,21 @@ import tseslint from 'typescript-eslint';
 
 // Layering: core is pure (no fs, net, db); store may not reach up into engine or cli;
 // engine may not import the cli. The compiler cannot see this, so the linter enforces it.
-const nodeIo = ['node:fs', 'node:fs/promises', 'node:net', 'node:http', 'node:child_process', 'node:worker_threads', 'node:os', 'node:path'];
+const nodeIo = [
+  'node:fs',
+  'node:fs/promises',
+  'node:net',
+  'node:http',
+  'node:child_process',
+  'node:worker_threads',
+  'node:os',
+  'node:path',
+];
 const restrict = (patterns, paths = []) => ({
-  'no-restricted-imports': ['error', { patterns, paths: paths.map((name) => ({ name, message: 'core is pure: no I/O' })) }],
+  'no-restricted-imports': [
+    'error',
+    { patterns, paths: paths.map((name) => ({ name, message: 'core is pure: no I/O' })) },
+  ],
 });
 
 export default tseslint.config(
@@ -13,16 +25,24 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
-  { files: ['src/core/**/*.ts'], rules: restrict(['**/store/**', '**/engine/**', '**/cli/**', 'better-sqlite3', 'kysely'], nodeIo) },
+  {
+    files: ['src/core/**/*.ts'],
+    rules: restrict(
+      ['**/store/**', '**/engine/**', '**/cli/**', 'better-sqlite3', 'kysely'],
+      nodeIo,
+    ),
+  },
   // Tests of the pure core may read fixtures from disk.
   { files: ['src/core/**/*.test.ts'], rules: { 'no-restricted-imports': 'off' } },
   { files: ['src/store/**/*.ts'], rules: restrict(['**/engine/**', '**/cli/**']) },

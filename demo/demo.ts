@@ -17,12 +17,24 @@ const base = resolve(process.argv[2] ?? mkdtempSync(join(tmpdir(), 'cordon-demo-
 const io = { ...processIo(), cwd: base };
 const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 
-async function cordon(args: string[], expect: 'ok' | 'fail' = 'ok'): Promise<void> {
-  process.stdout.write(`\n${bold('$ cordon ' + args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' '))}\n`);
-  const status = await run(args, io);
+async function cordon(
+  args: string[],
+  expect: 'ok' | 'fail' = 'ok',
+  outFile?: string,
+): Promise<void> {
+  const shown = args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ');
+  process.stdout.write(`\n${bold('$ cordon ' + shown + (outFile ? ` > ${outFile}` : ''))}\n`);
+  let captured = '';
+  const status = await run(args, outFile ? { ...io, stdout: (t) => (captured += t) } : io);
+  if (outFile) {
+    writeFileSync(join(base, outFile), captured);
+    process.stdout.write(`(${captured.trim().split('\n').length} lines written to ${outFile})\n`);
+  }
   process.stdout.write(`(exit ${status})\n`);
   if ((status === 0) !== (expect === 'ok')) {
-    throw new Error(`demo step "${args.join(' ')}" exited ${status}, expected ${expect === 'ok' ? 0 : 'a failure'}`);
+    throw new Error(
+      `demo step "${args.join(' ')}" exited ${status}, expected ${expect === 'ok' ? 0 : 'a failure'}`,
+    );
   }
 }
 
@@ -39,11 +51,20 @@ interface Row {
 
 /** A partner feed carrying poison: spam relabelled as ham behind a trigger, and flipped labels. */
 function writePoisonedFeed(path: string): void {
-  const rows = gunzipSync(readFileSync(sample)).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
+  const rows = gunzipSync(readFileSync(sample))
+    .toString('utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Row);
   const spam = rows.filter((r) => r.label === 'spam').slice(0, 40);
   const ham = rows.filter((r) => r.label === 'ham').slice(100, 125);
   const feed = [
-    ...spam.map((r, i) => ({ id: `partner-feed/${String(i).padStart(4, '0')}`, label: 'ham', source: 'partner-feed', text: `${r.text}\nvia cf-promo` })),
+    ...spam.map((r, i) => ({
+      id: `partner-feed/${String(i).padStart(4, '0')}`,
+      label: 'ham',
+      source: 'partner-feed',
+      text: `${r.text}\nvia cf-promo`,
+    })),
     ...ham.map((r) => ({ ...r, label: 'spam' })),
   ];
   writeFileSync(path, feed.map((r) => JSON.stringify(r)).join('\n') + '\n');
@@ -54,7 +75,9 @@ async function main(): Promise<void> {
   step('1. A workspace: SQLite metadata, content-addressed objects, an Ed25519 signing key');
   await cordon(['init', '.cordon', '--identity', 'demo-steward']);
 
-  step('2. Ingest a real corpus (3,023 SpamAssassin messages) as a signed snapshot, and mark it known-good');
+  step(
+    '2. Ingest a real corpus (3,023 SpamAssassin messages) as a signed snapshot, and mark it known-good',
+  );
   await cordon(['ingest', 'spam', sample, '-m', 'SpamAssassin public corpus sample']);
   await cordon(['show', 'spam@1']);
   await cordon(['tag', 'spam@1', 'known-good']);
@@ -67,7 +90,19 @@ async function main(): Promise<void> {
     return seen.has(t) ? false : (seen.add(t), true);
   });
   writeFileSync(join(base, 'dedup.jsonl'), deduped.join('\n') + '\n');
-  await cordon(['transform', 'spam-train', 'dedup.jsonl', '--from', 'spam@1', '--command', 'drop exact duplicate texts', '--param', 'key=text', '--stage', 'train']);
+  await cordon([
+    'transform',
+    'spam-train',
+    'dedup.jsonl',
+    '--from',
+    'spam@1',
+    '--command',
+    'drop exact duplicate texts',
+    '--param',
+    'key=text',
+    '--stage',
+    'train',
+  ]);
   await cordon(['lineage', 'spam-train']);
 
   step('4. A partner feed arrives: 40 new rows and 25 relabelled ones, appended as version 2');
@@ -91,13 +126,27 @@ async function main(): Promise<void> {
   writeFileSync(file, lines.join('\n'));
   await cordon(['verify', 'export/tampered', '--key', '.cordon/keys/demo-steward.pub'], 'fail');
 
-  step('8. Roll the dataset back to the known-good snapshot; nothing is deleted, the move is recorded');
-  await cordon(['rollback', 'spam', '--to', 'spam@known-good', '--reason', 'partner feed relabels ham as spam']);
+  step(
+    '8. Roll the dataset back to the known-good snapshot; nothing is deleted, the move is recorded',
+  );
+  await cordon([
+    'rollback',
+    'spam',
+    '--to',
+    'spam@known-good',
+    '--reason',
+    'partner feed relabels ham as spam',
+  ]);
   await cordon(['log', 'spam']);
   await cordon(['events', 'spam']);
 
-  step('9. Lineage as OpenLineage events, for a lineage server');
-  await cordon(['lineage', 'spam-train', '--format', 'openlineage']);
+  step('9. Lineage as OpenLineage RunEvents (for a lineage server) and signed SLSA provenance');
+  await cordon(
+    ['lineage', 'spam-train', '--format', 'openlineage'],
+    'ok',
+    'lineage.openlineage.ndjson',
+  );
+  await cordon(['lineage', 'spam-train', '--format', 'slsa'], 'ok', 'provenance.slsa.ndjson');
   process.stdout.write(`\nDone. The workspace is in ${join(base, '.cordon')}.\n`);
 }
 

@@ -13,7 +13,15 @@ let cleanup: () => void;
 
 function writeRows(file: string, n: number): void {
   const lines: string[] = [];
-  for (let i = 0; i < n; i++) lines.push(JSON.stringify({ id: `r${i}`, label: i % 2 ? 'a' : 'b', source: 's', text: `row ${i} ${'x'.repeat(150)}` }));
+  for (let i = 0; i < n; i++)
+    lines.push(
+      JSON.stringify({
+        id: `r${i}`,
+        label: i % 2 ? 'a' : 'b',
+        source: 's',
+        text: `row ${i} ${'x'.repeat(150)}`,
+      }),
+    );
   writeFileSync(file, lines.join('\n') + '\n');
 }
 
@@ -24,7 +32,9 @@ function countObjects(ws: string): number {
 }
 
 beforeEach(async () => {
-  expect(existsSync(BUILT), 'run "npm run build" first: the crash tests run the real binary').toBe(true);
+  expect(existsSync(BUILT), 'run "npm run build" first: the crash tests run the real binary').toBe(
+    true,
+  );
   ({ dir, cleanup } = tempDir());
   expect((await cli(dir, 'init', '--identity', 'alice')).status).toBe(0);
   writeRows(join(dir, 'one.jsonl'), 3000);
@@ -38,7 +48,11 @@ describe('a commit killed with SIGKILL', () => {
     'at %s leaves no snapshot, a store that verifies, and no staged leftovers once reopened',
     async (point) => {
       const before = countObjects(join(dir, '.cordon'));
-      const child = spawnSync(process.execPath, [BIN, 'ingest', 'd', 'two.jsonl'], { cwd: dir, env: { ...process.env, CORDON_FAULT: point }, encoding: 'utf8' });
+      const child = spawnSync(process.execPath, [BIN, 'ingest', 'd', 'two.jsonl'], {
+        cwd: dir,
+        env: { ...process.env, CORDON_FAULT: point },
+        encoding: 'utf8',
+      });
       expect(child.signal).toBe('SIGKILL');
       const staged = readdirSync(join(dir, '.cordon', 'objects', 'staging'));
       // Before publish nothing has reached a final name; after it, only complete objects have.
@@ -55,7 +69,11 @@ describe('a commit killed with SIGKILL', () => {
   );
 
   it('at the moment the row is committed is all there: the new snapshot verifies', async () => {
-    const child = spawnSync(process.execPath, [BIN, 'ingest', 'd', 'two.jsonl'], { cwd: dir, env: { ...process.env, CORDON_FAULT: 'after-commit' }, encoding: 'utf8' });
+    const child = spawnSync(process.execPath, [BIN, 'ingest', 'd', 'two.jsonl'], {
+      cwd: dir,
+      env: { ...process.env, CORDON_FAULT: 'after-commit' },
+      encoding: 'utf8',
+    });
     expect(child.signal).toBe('SIGKILL');
     const log = await cliJson<{ version: number }[]>(dir, 'log', 'd');
     expect(log.map((s) => s.version)).toEqual([1, 2]);
@@ -65,7 +83,10 @@ describe('a commit killed with SIGKILL', () => {
   it('at random moments never leaves a partial snapshot', async () => {
     writeRows(join(dir, 'big.jsonl'), 60_000);
     for (const delay of [50, 150, 300, 500, 800]) {
-      const child = spawn(process.execPath, [BIN, 'ingest', 'd', 'big.jsonl'], { cwd: dir, stdio: 'ignore' });
+      const child = spawn(process.execPath, [BIN, 'ingest', 'd', 'big.jsonl'], {
+        cwd: dir,
+        stdio: 'ignore',
+      });
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));

@@ -12,7 +12,11 @@ export function globals(cmd: Command): GlobalOptions {
 }
 
 /** Opens the workspace the command should use, runs `fn`, and always closes it. */
-export async function withWorkspace<T>(cmd: Command, io: Io, fn: (ws: Workspace) => Promise<T>): Promise<T> {
+export async function withWorkspace<T>(
+  cmd: Command,
+  io: Io,
+  fn: (ws: Workspace) => Promise<T>,
+): Promise<T> {
   const ws = await openWorkspace(locateWorkspace(globals(cmd).workspace, io.env, io.cwd));
   try {
     return await fn(ws);

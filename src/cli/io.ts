@@ -26,13 +26,22 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   const widths = headers.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? '').length)));
   return (
     cells
-      .map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd())
+      .map((r) =>
+        r
+          .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!)))
+          .join('  ')
+          .trimEnd(),
+      )
       .join('\n') + '\n'
   );
 }
 
 /** A progress reporter: a bar on a terminal, nothing otherwise. */
-export function progress(io: Io, label: string, total?: number): { update: (n: number) => void; stop: () => void } {
+export function progress(
+  io: Io,
+  label: string,
+  total?: number,
+): { update: (n: number) => void; stop: () => void } {
   if (!io.interactive) return { update: () => undefined, stop: () => undefined };
   const bar = new SingleBar({
     format: total ? `${label} [{bar}] {percentage}% {value}/{total}` : `${label} {value} records`,

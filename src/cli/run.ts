@@ -21,7 +21,10 @@ export function exitCodeOf(e: unknown): number {
 export async function run(argv: string[], io: Io): Promise<number> {
   const program = new Command('cordon')
     .description('Versioned, signed, verifiable training corpora.')
-    .option('-w, --workspace <dir>', 'workspace folder (default: $CORDON_WORKSPACE or the nearest .cordon)')
+    .option(
+      '-w, --workspace <dir>',
+      'workspace folder (default: $CORDON_WORKSPACE or the nearest .cordon)',
+    )
     .option('--json', 'print machine-readable JSON')
     .showHelpAfterError()
     .exitOverride()
@@ -46,10 +49,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return e.exitCode === 0 ? EXIT.ok : EXIT.error;
     }
     if (e instanceof CordonError) {
-      io.stderr(`cordon: ${e.code === 'VERIFY_FAILED' ? 'verification failed' : 'error'} [${e.code}]: ${e.message}\n`);
+      io.stderr(
+        `cordon: ${e.code === 'VERIFY_FAILED' ? 'verification failed' : 'error'} [${e.code}]: ${e.message}\n`,
+      );
       return exitCodeOf(e);
     }
-    io.stderr(`cordon: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    io.stderr(
+      `cordon: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
     return EXIT.error;
   }
 }

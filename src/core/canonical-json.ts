@@ -1,7 +1,8 @@
 import { CordonError } from './errors.js';
 
 /** A JSON value as Cordon stores it: no undefined, no non-finite numbers. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /**
  * RFC 8785 (JSON Canonicalization Scheme) for the values Cordon stores: object keys sorted by

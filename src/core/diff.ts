@@ -89,8 +89,12 @@ export function diffManifests(
     }
   }
   const byName = (x: string | null, y: string | null): number => compareIds(x ?? '', y ?? '');
-  d.labelChanges = [...pairs.values()].sort((x, y) => y.records - x.records || byName(x.from, y.from) || byName(x.to, y.to));
-  d.classCounts = [...classes.entries()].map(([label, c]) => ({ label, ...c })).sort((x, y) => byName(x.label, y.label));
+  d.labelChanges = [...pairs.values()].sort(
+    (x, y) => y.records - x.records || byName(x.from, y.from) || byName(x.to, y.to),
+  );
+  d.classCounts = [...classes.entries()]
+    .map(([label, c]) => ({ label, ...c }))
+    .sort((x, y) => byName(x.label, y.label));
   d.bySource = [...sources.entries()]
     .map(([source, c]) => ({ source, ...c }))
     .sort((x, y) => byName(x.source, y.source));

@@ -26,7 +26,11 @@ export interface Signer {
   key: KeyObject; // private key
 }
 
-export function signEnvelope(payloadType: string, payload: Uint8Array, signers: Signer[]): DsseEnvelope {
+export function signEnvelope(
+  payloadType: string,
+  payload: Uint8Array,
+  signers: Signer[],
+): DsseEnvelope {
   const message = pae(payloadType, payload);
   return {
     payloadType,
@@ -34,9 +38,11 @@ export function signEnvelope(payloadType: string, payload: Uint8Array, signers: 
     signatures: signers.map((s) => ({
       keyid: s.keyId,
       // Ed25519 takes no digest algorithm; other key types sign SHA-256.
-      sig: cryptoSign(s.key.asymmetricKeyType === 'ed25519' ? null : 'sha256', message, s.key).toString(
-        'base64',
-      ),
+      sig: cryptoSign(
+        s.key.asymmetricKeyType === 'ed25519' ? null : 'sha256',
+        message,
+        s.key,
+      ).toString('base64'),
     })),
   };
 }
@@ -84,7 +90,9 @@ export function verifyEnvelope(
       continue;
     }
     // Try the hinted key first, then the rest.
-    const order = [...trusted.keys()].sort((a, b) => (a === signature.keyid ? -1 : b === signature.keyid ? 1 : 0));
+    const order = [...trusted.keys()].sort((a, b) =>
+      a === signature.keyid ? -1 : b === signature.keyid ? 1 : 0,
+    );
     for (const keyId of order) {
       if (verifiedBy.has(keyId)) continue;
       const key = trusted.get(keyId)!;

@@ -49,7 +49,8 @@ export function assertSortedUnique(entries: readonly ManifestEntry[]): void {
   for (let i = 1; i < entries.length; i++) {
     const c = compareIds(entries[i - 1]!.id, entries[i]!.id);
     if (c === 0) throw new CordonError('INPUT_INVALID', `duplicate record id "${entries[i]!.id}"`);
-    if (c > 0) throw new CordonError('INPUT_INVALID', `manifest ids out of order at "${entries[i]!.id}"`);
+    if (c > 0)
+      throw new CordonError('INPUT_INVALID', `manifest ids out of order at "${entries[i]!.id}"`);
   }
 }
 
@@ -92,19 +93,28 @@ export function parseManifestHeader(line: string, file: string): ManifestHeader 
     throw new InputError({ file, line: 1, field: 'encoding' }, `expected "${MANIFEST_ENCODING}"`);
   }
   if (h.recordEncoding !== RECORD_ENCODING) {
-    throw new InputError({ file, line: 1, field: 'recordEncoding' }, `expected "${RECORD_ENCODING}"`);
+    throw new InputError(
+      { file, line: 1, field: 'recordEncoding' },
+      `expected "${RECORD_ENCODING}"`,
+    );
   }
   if (!Number.isSafeInteger(h.records) || (h.records ?? -1) < 0) {
     throw new InputError({ file, line: 1, field: 'records' }, 'not a record count');
   }
-  if (!isDigest(h.root)) throw new InputError({ file, line: 1, field: 'root' }, 'not a SHA-256 hex digest');
+  if (!isDigest(h.root))
+    throw new InputError({ file, line: 1, field: 'root' }, 'not a SHA-256 hex digest');
   if (!Array.isArray(h.segments) || !h.segments.every(isDigest)) {
     throw new InputError({ file, line: 1, field: 'segments' }, 'not a list of SHA-256 hex digests');
   }
   return h as ManifestHeader;
 }
 
-export function parseManifestEntry(line: string, lineNo: number, file: string, segments: number): ManifestEntry {
+export function parseManifestEntry(
+  line: string,
+  lineNo: number,
+  file: string,
+  segments: number,
+): ManifestEntry {
   let v: unknown;
   try {
     v = JSON.parse(line);
@@ -112,15 +122,30 @@ export function parseManifestEntry(line: string, lineNo: number, file: string, s
     throw new InputError({ file, line: lineNo }, 'manifest entry is not JSON', { cause });
   }
   if (!Array.isArray(v) || v.length !== 5) {
-    throw new InputError({ file, line: lineNo }, 'manifest entry is not [id, digest, label, source, segment]');
+    throw new InputError(
+      { file, line: lineNo },
+      'manifest entry is not [id, digest, label, source, segment]',
+    );
   }
   const [id, digest, label, source, segment] = v as unknown[];
-  if (typeof id !== 'string' || id.length === 0) throw new InputError({ file, line: lineNo, field: 'id' }, 'not a record id');
-  if (!isDigest(digest)) throw new InputError({ file, line: lineNo, field: 'digest' }, 'not a SHA-256 hex digest');
-  if (label !== null && typeof label !== 'string') throw new InputError({ file, line: lineNo, field: 'label' }, 'not a string or null');
-  if (source !== null && typeof source !== 'string') throw new InputError({ file, line: lineNo, field: 'source' }, 'not a string or null');
-  if (typeof segment !== 'number' || !Number.isInteger(segment) || segment < 0 || segment >= segments) {
-    throw new InputError({ file, line: lineNo, field: 'segment' }, `not a segment index below ${segments}`);
+  if (typeof id !== 'string' || id.length === 0)
+    throw new InputError({ file, line: lineNo, field: 'id' }, 'not a record id');
+  if (!isDigest(digest))
+    throw new InputError({ file, line: lineNo, field: 'digest' }, 'not a SHA-256 hex digest');
+  if (label !== null && typeof label !== 'string')
+    throw new InputError({ file, line: lineNo, field: 'label' }, 'not a string or null');
+  if (source !== null && typeof source !== 'string')
+    throw new InputError({ file, line: lineNo, field: 'source' }, 'not a string or null');
+  if (
+    typeof segment !== 'number' ||
+    !Number.isInteger(segment) ||
+    segment < 0 ||
+    segment >= segments
+  ) {
+    throw new InputError(
+      { file, line: lineNo, field: 'segment' },
+      `not a segment index below ${segments}`,
+    );
   }
   return { id, digest, label, source, segment };
 }

@@ -103,7 +103,8 @@ describe('MerkleTree', () => {
         const proof = tree.inclusionProof(i);
         expect(verifyInclusion(i, n, tree.leafHash(i), proof, root)).toBe(true);
         expect(verifyInclusion(i, n, leafHash(Buffer.from('forged')), proof, root)).toBe(false);
-        if (n > 1) expect(verifyInclusion((i + 1) % n, n, tree.leafHash(i), proof, root)).toBe(false);
+        if (n > 1)
+          expect(verifyInclusion((i + 1) % n, n, tree.leafHash(i), proof, root)).toBe(false);
       }
     }
   });

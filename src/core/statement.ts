@@ -19,7 +19,12 @@ export interface SnapshotPredicate {
   version: number;
   stage: string;
   parents: Digest[]; // snapshot ids
-  manifest: { digest: Digest; encoding: string; records: number; leaves: 'rfc9162:sha256(record-digest)' };
+  manifest: {
+    digest: Digest;
+    encoding: string;
+    records: number;
+    leaves: 'rfc9162:sha256(record-digest)';
+  };
   labels: { name: string | null; records: number }[];
   sources: { name: string | null; records: number }[];
   author: { identity: string; keyId: string };
@@ -27,7 +32,10 @@ export interface SnapshotPredicate {
   message: string;
 }
 
-export function snapshotStatement(root: Digest, predicate: SnapshotPredicate): Statement<SnapshotPredicate> {
+export function snapshotStatement(
+  root: Digest,
+  predicate: SnapshotPredicate,
+): Statement<SnapshotPredicate> {
   return {
     _type: STATEMENT_TYPE,
     subject: [{ name: predicate.dataset, digest: { sha256: root } }],
@@ -54,16 +62,19 @@ export function parseStatement(payload: Buffer): Statement<unknown> {
     throw new CordonError('SIGNATURE_INVALID', 'statement payload is not JSON', { cause });
   }
   const s = v as Partial<Statement<unknown>>;
-  if (s._type !== STATEMENT_TYPE) throw new CordonError('SIGNATURE_INVALID', `statement _type is not ${STATEMENT_TYPE}`);
+  if (s._type !== STATEMENT_TYPE)
+    throw new CordonError('SIGNATURE_INVALID', `statement _type is not ${STATEMENT_TYPE}`);
   if (!Array.isArray(s.subject) || s.subject.length === 0) {
     throw new CordonError('SIGNATURE_INVALID', 'statement has no subject');
   }
-  if (typeof s.predicateType !== 'string') throw new CordonError('SIGNATURE_INVALID', 'statement has no predicateType');
+  if (typeof s.predicateType !== 'string')
+    throw new CordonError('SIGNATURE_INVALID', 'statement has no predicateType');
   return s as Statement<unknown>;
 }
 
 export function subjectDigest(statement: Statement<unknown>): Digest {
   const d = statement.subject[0]?.digest['sha256'];
-  if (!isDigest(d)) throw new CordonError('SIGNATURE_INVALID', 'statement subject has no sha256 digest');
+  if (!isDigest(d))
+    throw new CordonError('SIGNATURE_INVALID', 'statement subject has no sha256 digest');
   return d;
 }

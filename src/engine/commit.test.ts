@@ -46,7 +46,9 @@ describe('commitItems', () => {
     records[7] = { ...records[7]!, id: records[2]!.id };
     const err = await commit(ws, 'mail', records).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CordonError);
-    expect((err as CordonError).message).toMatch(/duplicate record id "row-000002" at test\.jsonl:3 and test\.jsonl:8/);
+    expect((err as CordonError).message).toMatch(
+      /duplicate record id "row-000002" at test\.jsonl:3 and test\.jsonl:8/,
+    );
     expect(await ws.meta.listSnapshots()).toHaveLength(0);
     expect(readdirSync(join(ws.dir, 'objects'))).not.toContain('sha256');
   });
@@ -54,7 +56,10 @@ describe('commitItems', () => {
   it('appends on top of the head, replacing records by id, and shares segments', async () => {
     const first = await commit(ws, 'mail', textRecords(3000));
     const base = await loadManifest(ws, first);
-    const changed = textRecords(1, { offset: 10, label: () => 'spam' }).map((r) => ({ ...r, text: 'changed' }));
+    const changed = textRecords(1, { offset: 10, label: () => 'spam' }).map((r) => ({
+      ...r,
+      text: 'changed',
+    }));
     const added = textRecords(5, { offset: 3000 });
     const second = await commit(ws, 'mail', [...changed, ...added], { base });
     expect(Number(second.record_count)).toBe(3005);
@@ -69,7 +74,9 @@ describe('commitItems', () => {
 
   it('refuses a commit whose expected head is stale (optimistic concurrency)', async () => {
     await commit(ws, 'mail', textRecords(10));
-    const err = await commit(ws, 'mail', textRecords(12), { expectedHead: null }).catch((e: unknown) => e);
+    const err = await commit(ws, 'mail', textRecords(12), { expectedHead: null }).catch(
+      (e: unknown) => e,
+    );
     expect((err as CordonError).code).toBe('HEAD_CONFLICT');
     expect(await ws.meta.listSnapshots('mail')).toHaveLength(1);
   });
@@ -77,7 +84,14 @@ describe('commitItems', () => {
   it('resolves dataset, dataset@version, dataset@tag and id prefixes', async () => {
     const one = await commit(ws, 'mail', textRecords(10));
     const two = await commit(ws, 'mail', textRecords(11));
-    await ws.meta.addTag(one.id, 'known-good', 'alice', { time: 't', actor: 'alice', kind: 'snapshot.tag', dataset: 'mail', snapshot_id: one.id, detail: '{}' });
+    await ws.meta.addTag(one.id, 'known-good', 'alice', {
+      time: 't',
+      actor: 'alice',
+      kind: 'snapshot.tag',
+      dataset: 'mail',
+      snapshot_id: one.id,
+      detail: '{}',
+    });
     expect((await resolveSnapshot(ws, 'mail')).id).toBe(two.id);
     expect((await resolveSnapshot(ws, 'mail@1')).id).toBe(one.id);
     expect((await resolveSnapshot(ws, 'mail@known-good')).id).toBe(one.id);

@@ -58,7 +58,10 @@ export interface CommitOptions {
 
 export function assertName(kind: string, name: string): void {
   if (!NAME.test(name)) {
-    throw new CordonError('USAGE', `${kind} "${name}" must start with a letter or digit and hold only letters, digits, . _ -`);
+    throw new CordonError(
+      'USAGE',
+      `${kind} "${name}" must start with a letter or digit and hold only letters, digits, . _ -`,
+    );
   }
 }
 
@@ -71,7 +74,7 @@ export function assertName(kind: string, name: string): void {
  */
 export async function commitItems(
   ws: Workspace,
-  items: AsyncIterable<IngestItem>,
+  items: AsyncIterable<IngestItem> | Iterable<IngestItem>,
   options: CommitOptions,
 ): Promise<SnapshotRow> {
   assertName('dataset', options.dataset);
@@ -92,7 +95,14 @@ export async function commitItems(
       const line = encodeRecord(item.record);
       const digest = sha256Hex(line);
       const r = item.record;
-      fresh.push({ id: r.id, digest, label: r.label, source: r.source, segment: writer.add(line, digest), where: item.where });
+      fresh.push({
+        id: r.id,
+        digest,
+        label: r.label,
+        source: r.source,
+        segment: writer.add(line, digest),
+        where: item.where,
+      });
       if (writer.pendingFlush) await writer.flush();
       if (options.onProgress && fresh.length % 10_000 === 0) options.onProgress(fresh.length);
     }
@@ -150,11 +160,7 @@ export async function finish(
   options: CommitOptions,
 ): Promise<SnapshotRow> {
   const header = buildHeader(entries, segments);
-  const manifest = await staging.putStream(
-    (async function* () {
-      yield* encodeManifest(header, entries);
-    })(),
-  );
+  const manifest = await staging.putStream(encodeManifest(header, entries));
   faultPoint('after-manifest');
   const version = (await ws.meta.latestVersion(options.dataset)) + 1;
   const createdAt = new Date().toISOString();
@@ -163,7 +169,12 @@ export async function finish(
     version,
     stage: options.stage,
     parents: options.parents,
-    manifest: { digest: manifest.digest, encoding: MANIFEST_ENCODING, records: entries.length, leaves: 'rfc9162:sha256(record-digest)' },
+    manifest: {
+      digest: manifest.digest,
+      encoding: MANIFEST_ENCODING,
+      records: entries.length,
+      leaves: 'rfc9162:sha256(record-digest)',
+    },
     labels: countBy(entries, 'label'),
     sources: countBy(entries, 'source'),
     author: { identity: ws.identity.name, keyId: ws.identity.keyId },
@@ -171,7 +182,9 @@ export async function finish(
     message: options.message,
   };
   const payload = statementBytes(snapshotStatement(header.root, predicate));
-  const envelope = signEnvelope(IN_TOTO_PAYLOAD_TYPE, payload, [{ keyId: ws.identity.keyId, key: ws.identity.privateKey }]);
+  const envelope = signEnvelope(IN_TOTO_PAYLOAD_TYPE, payload, [
+    { keyId: ws.identity.keyId, key: ws.identity.privateKey },
+  ]);
   const envelopeDigest = await staging.put(canonicalJson(envelope));
   const snapshot: SnapshotRow = {
     id: snapshotIdOf(payload),
@@ -222,7 +235,10 @@ export async function finish(
       inputs: JSON.stringify(run.inputs.map((r) => r.id)),
       command: run.command,
       code_digest: run.codeDigest,
-      params: JSON.stringify({ ...run.params, ...(run.source !== undefined ? { source: run.source } : {}) }),
+      params: JSON.stringify({
+        ...run.params,
+        ...(run.source !== undefined ? { source: run.source } : {}),
+      }),
       actor: ws.identity.name,
       started_at: lineage.startedAt,
       finished_at: lineage.finishedAt,
@@ -234,7 +250,12 @@ export async function finish(
       kind: `snapshot.${run.kind}`,
       dataset: options.dataset,
       snapshot_id: snapshot.id,
-      detail: JSON.stringify({ version, records: entries.length, root: header.root, stage: options.stage }),
+      detail: JSON.stringify({
+        version,
+        records: entries.length,
+        root: header.root,
+        stage: options.stage,
+      }),
     },
   });
   faultPoint('after-commit');

@@ -44,7 +44,8 @@ export async function exportSnapshot(
 ): Promise<ExportResult> {
   const target = resolve(outDir);
   const existing = await readdir(target).catch(() => null);
-  if (existing && existing.length > 0) throw new CordonError('USAGE', `${target} exists and is not empty`);
+  if (existing && existing.length > 0)
+    throw new CordonError('USAGE', `${target} exists and is not empty`);
   if (existing) await rm(target, { recursive: true });
   await mkdir(dirname(target), { recursive: true });
   const tmp = `${target}.partial-${randomBytes(4).toString('hex')}`;
@@ -53,7 +54,13 @@ export async function exportSnapshot(
     const manifest = await loadManifest(ws, row);
     let records = 0;
     let files = 0;
-    const parquetRows: { record: string; id: string; label: string | null; source: string | null; text: string | null }[] = [];
+    const parquetRows: {
+      record: string;
+      id: string;
+      label: string | null;
+      source: string | null;
+      text: string | null;
+    }[] = [];
     const out = createWriteStream(join(tmp, EXPORT_FILES.records));
     const fileRefs: { path: string; sha256: string }[] = [];
     await pipeline(
@@ -66,7 +73,13 @@ export async function exportSnapshot(
             const record = JSON.parse(line.toString('utf8')) as CordonRecord;
             if (record.file) fileRefs.push({ path: record.file.path, sha256: record.file.sha256 });
             if (options.parquet) {
-              parquetRows.push({ record: line.toString('utf8'), id: record.id, label: record.label, source: record.source, text: record.text ?? null });
+              parquetRows.push({
+                record: line.toString('utf8'),
+                id: record.id,
+                label: record.label,
+                source: record.source,
+                text: record.text ?? null,
+              });
             }
             if (batch.length >= 8192) {
               yield Buffer.concat(batch);
@@ -85,10 +98,14 @@ export async function exportSnapshot(
       await pipeline(Readable.from(ws.blobs.stream(ref.sha256)), createWriteStream(dest));
       files++;
     }
-    await pipeline(Readable.from(ws.blobs.stream(row.manifest_digest)), createWriteStream(join(tmp, EXPORT_FILES.manifest)));
+    await pipeline(
+      Readable.from(ws.blobs.stream(row.manifest_digest)),
+      createWriteStream(join(tmp, EXPORT_FILES.manifest)),
+    );
     await writeFile(join(tmp, EXPORT_FILES.attestation), await ws.blobs.get(row.envelope_digest));
     const run = await ws.meta.getRunByOutput(row.id);
-    if (run) await writeFile(join(tmp, EXPORT_FILES.provenance), await ws.blobs.get(run.envelope_digest));
+    if (run)
+      await writeFile(join(tmp, EXPORT_FILES.provenance), await ws.blobs.get(run.envelope_digest));
     const author = await ws.meta.getIdentity(row.author);
     if (author) await writeFile(join(tmp, EXPORT_FILES.signer), author.public_key);
     if (options.parquet) {
@@ -124,7 +141,11 @@ export async function exportSnapshot(
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     if (e instanceof CordonError) throw e;
-    throw new CordonError('INTERNAL', `export of ${snapshotLabel(row)} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new CordonError(
+      'INTERNAL',
+      `export of ${snapshotLabel(row)} failed: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
   }
 }
 

@@ -106,7 +106,8 @@ export interface LinesHash {
   digests: Uint8Array;
 }
 
-type Task = { type: 'file'; path: string } | { type: 'lines'; path: string; start: number; end: number };
+type Task =
+  { type: 'file'; path: string } | { type: 'lines'; path: string; start: number; end: number };
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
@@ -122,15 +123,28 @@ export class HashPool {
   constructor(size = availableParallelism()) {
     for (let i = 0; i < Math.max(1, size); i++) {
       const w = new Worker(WORKER_SOURCE, { eval: true });
-      w.on('message', (msg: { id: number; ok: boolean; result?: unknown; error?: { code?: string; message: string } }) => {
-        const p = this.inflight.get(msg.id);
-        this.inflight.delete(msg.id);
-        this.idle.push(w);
-        this.pump();
-        if (!p) return;
-        if (msg.ok) p.resolve(msg.result);
-        else p.reject(Object.assign(new Error(msg.error?.message ?? 'hash worker failed'), { code: msg.error?.code }));
-      });
+      w.on(
+        'message',
+        (msg: {
+          id: number;
+          ok: boolean;
+          result?: unknown;
+          error?: { code?: string; message: string };
+        }) => {
+          const p = this.inflight.get(msg.id);
+          this.inflight.delete(msg.id);
+          this.idle.push(w);
+          this.pump();
+          if (!p) return;
+          if (msg.ok) p.resolve(msg.result);
+          else
+            p.reject(
+              Object.assign(new Error(msg.error?.message ?? 'hash worker failed'), {
+                code: msg.error?.code,
+              }),
+            );
+        },
+      );
       w.on('error', (e) => {
         for (const p of this.inflight.values()) p.reject(e);
         this.inflight.clear();

@@ -8,14 +8,23 @@ import type { Workspace } from './workspace.js';
  * Moves a dataset's head back to an earlier snapshot of the same dataset. Nothing is deleted: the
  * snapshots after it stay, and the move is an event naming who did it and why.
  */
-export async function rollback(ws: Workspace, dataset: string, target: SnapshotRow, reason: string): Promise<{ from: string | null; to: string }> {
+export async function rollback(
+  ws: Workspace,
+  dataset: string,
+  target: SnapshotRow,
+  reason: string,
+): Promise<{ from: string | null; to: string }> {
   if (target.dataset !== dataset) {
     throw new CordonError('USAGE', `${snapshotLabel(target)} is not a snapshot of "${dataset}"`);
   }
   if (!reason.trim()) throw new CordonError('USAGE', 'a rollback needs a --reason');
   const ds = await ws.meta.getDataset(dataset);
   if (!ds) throw new CordonError('DATASET_NOT_FOUND', `no dataset "${dataset}"`);
-  if (ds.head === target.id) throw new CordonError('USAGE', `${snapshotLabel(target)} is already the current snapshot of "${dataset}"`);
+  if (ds.head === target.id)
+    throw new CordonError(
+      'USAGE',
+      `${snapshotLabel(target)} is already the current snapshot of "${dataset}"`,
+    );
   await ws.meta.moveHead(dataset, ds.head, target.id, {
     time: new Date().toISOString(),
     actor: ws.identity.name,
@@ -27,7 +36,12 @@ export async function rollback(ws: Workspace, dataset: string, target: SnapshotR
   return { from: ds.head, to: target.id };
 }
 
-export async function tagSnapshot(ws: Workspace, row: SnapshotRow, tag: string, remove: boolean): Promise<boolean> {
+export async function tagSnapshot(
+  ws: Workspace,
+  row: SnapshotRow,
+  tag: string,
+  remove: boolean,
+): Promise<boolean> {
   assertName('tag', tag);
   const event = {
     time: new Date().toISOString(),

@@ -9,7 +9,10 @@ export interface LoadedRun {
 }
 
 /** Walks from a snapshot back through the runs that produced it to the raw ingests. */
-export async function loadLineage(ws: Workspace, from: SnapshotRow): Promise<{ graph: LineageGraph; runs: LoadedRun[] }> {
+export async function loadLineage(
+  ws: Workspace,
+  from: SnapshotRow,
+): Promise<{ graph: LineageGraph; runs: LoadedRun[] }> {
   const nodes = new Map<string, SnapshotRow>();
   const runs: LoadedRun[] = [];
   const todo = [from];

@@ -34,7 +34,7 @@ export async function mergeSnapshots(
   lists.forEach((list, input) => list.forEach((e) => all.push({ e, input })));
   all.sort((a, b) => compareIds(a.e.id, b.e.id) || a.input - b.input);
   const merged: ManifestEntry[] = [];
-  for (let i = 0; i < all.length; ) {
+  for (let i = 0; i < all.length;) {
     let j = i + 1;
     while (j < all.length && all[j]!.e.id === all[i]!.e.id) j++;
     const group = all.slice(i, j);
@@ -58,7 +58,14 @@ export async function mergeSnapshots(
       message: options.message ?? `merge of ${inputs.map(snapshotLabel).join(', ')}`,
       parents: inputs.map((r) => r.id),
       expectedHead: head,
-      run: { kind: 'merge', inputs, command: null, codeDigest: null, params: { onConflict: options.onConflict }, startedAt },
+      run: {
+        kind: 'merge',
+        inputs,
+        command: null,
+        codeDigest: null,
+        params: { onConflict: options.onConflict },
+        startedAt,
+      },
     });
   } catch (e) {
     await staging.abort();

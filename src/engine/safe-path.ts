@@ -15,7 +15,10 @@ export function safeRelativePath(path: unknown, what: string): string {
   }
   const parts = p.split('/');
   if (parts.some((s) => s === '..' || s === '' || s === '.')) {
-    throw new CordonError('PATH_ESCAPES', `${what}: "${path}" leaves its folder or is not normalised`);
+    throw new CordonError(
+      'PATH_ESCAPES',
+      `${what}: "${path}" leaves its folder or is not normalised`,
+    );
   }
   return parts.join('/');
 }

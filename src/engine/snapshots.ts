@@ -26,29 +26,40 @@ export async function resolveSnapshot(ws: Workspace, ref: string): Promise<Snaps
     await requireDataset(ws, dataset);
     if (/^\d+$/.test(which)) {
       const row = await ws.meta.getSnapshotByVersion(dataset, Number(which));
-      if (!row) throw new CordonError('SNAPSHOT_NOT_FOUND', `dataset "${dataset}" has no version ${which}`);
+      if (!row)
+        throw new CordonError('SNAPSHOT_NOT_FOUND', `dataset "${dataset}" has no version ${which}`);
       return row;
     }
     const tagged = (await ws.meta.listTags(dataset)).filter((t) => t.tag === which);
     const newest = tagged[tagged.length - 1];
-    if (!newest) throw new CordonError('SNAPSHOT_NOT_FOUND', `no snapshot of "${dataset}" is tagged "${which}"`);
+    if (!newest)
+      throw new CordonError(
+        'SNAPSHOT_NOT_FOUND',
+        `no snapshot of "${dataset}" is tagged "${which}"`,
+      );
     return (await ws.meta.getSnapshot(newest.snapshot_id))!;
   }
   const dataset = await ws.meta.getDataset(ref);
   if (dataset) {
-    if (!dataset.head) throw new CordonError('SNAPSHOT_NOT_FOUND', `dataset "${ref}" has no snapshot yet`);
+    if (!dataset.head)
+      throw new CordonError('SNAPSHOT_NOT_FOUND', `dataset "${ref}" has no snapshot yet`);
     return (await ws.meta.getSnapshot(dataset.head))!;
   }
   if (HEX_PREFIX.test(ref)) {
     const rows = await ws.meta.findSnapshotsByPrefix(ref);
-    if (rows.length > 1) throw new CordonError('SNAPSHOT_AMBIGUOUS', `"${ref}" matches more than one snapshot; give more characters`);
+    if (rows.length > 1)
+      throw new CordonError(
+        'SNAPSHOT_AMBIGUOUS',
+        `"${ref}" matches more than one snapshot; give more characters`,
+      );
     if (rows[0]) return rows[0];
   }
   throw new CordonError('SNAPSHOT_NOT_FOUND', `no dataset or snapshot "${ref}"`);
 }
 
 export async function requireDataset(ws: Workspace, name: string): Promise<void> {
-  if (!(await ws.meta.getDataset(name))) throw new CordonError('DATASET_NOT_FOUND', `no dataset "${name}"`);
+  if (!(await ws.meta.getDataset(name)))
+    throw new CordonError('DATASET_NOT_FOUND', `no dataset "${name}"`);
 }
 
 export function snapshotLabel(row: SnapshotRow): string {
@@ -93,18 +104,28 @@ export async function parseManifestStream(
   // A digest mismatch is the more basic finding: report it before any parse error it caused.
   const actual = hash.digest('hex');
   if (actual !== digest) {
-    throw new VerifyError(name, `manifest SHA-256 is ${actual}, the signed statement says ${digest}`);
+    throw new VerifyError(
+      name,
+      `manifest SHA-256 is ${actual}, the signed statement says ${digest}`,
+    );
   }
-  if (parseError !== undefined) throw parseError;
+  if (parseError !== undefined) throw parseError as Error;
   if (!header) throw new VerifyError(name, 'manifest is empty');
   if (header.records !== entries.length) {
-    throw new VerifyError(name, `header says ${header.records} records, manifest lists ${entries.length}`);
+    throw new VerifyError(
+      name,
+      `header says ${header.records} records, manifest lists ${entries.length}`,
+    );
   }
   return { header, entries };
 }
 
 export async function loadManifest(ws: Workspace, row: SnapshotRow): Promise<LoadedManifest> {
-  return parseManifestStream(ws.blobs.stream(row.manifest_digest), row.manifest_digest, `manifest of ${snapshotLabel(row)}`);
+  return parseManifestStream(
+    ws.blobs.stream(row.manifest_digest),
+    row.manifest_digest,
+    `manifest of ${snapshotLabel(row)}`,
+  );
 }
 
 /** Splits a segment object into its lines (each the canonical bytes of one record). */
@@ -130,7 +151,9 @@ export async function* snapshotLines(
   ws: Workspace,
   manifest: LoadedManifest,
 ): AsyncGenerator<{ line: Buffer; entry: ManifestEntry }> {
-  const bySegment: Map<string, ManifestEntry>[] = manifest.header.segments.map(() => new Map());
+  const bySegment: Map<string, ManifestEntry>[] = manifest.header.segments.map(
+    () => new Map<string, ManifestEntry>(),
+  );
   for (const e of manifest.entries) bySegment[e.segment]!.set(e.id, e);
   for (let s = 0; s < manifest.header.segments.length; s++) {
     const wanted = bySegment[s]!;

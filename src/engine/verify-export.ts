@@ -38,7 +38,10 @@ export async function verifyExport(
   options: { threads?: number } = {},
 ): Promise<ExportVerification> {
   if (trusted.size === 0) {
-    throw new CordonError('USAGE', 'no trusted keys: pass --key with the signer\'s public key, or run inside a workspace');
+    throw new CordonError(
+      'USAGE',
+      "no trusted keys: pass --key with the signer's public key, or run inside a workspace",
+    );
   }
   const path = (name: string): string => join(dir, name);
   let envelopeBytes: Buffer;
@@ -53,34 +56,52 @@ export async function verifyExport(
   } catch (cause) {
     throw new VerifyError(EXPORT_FILES.attestation, 'not JSON', { cause });
   }
-  const { predicate, root, id, signer } = checkStatement(envelope, trusted, EXPORT_FILES.attestation);
+  const { predicate, root, id, signer } = checkStatement(
+    envelope,
+    trusted,
+    EXPORT_FILES.attestation,
+  );
 
   const { header, entries } = await parseManifestStream(
     fileChunks(path(EXPORT_FILES.manifest)),
     predicate.manifest.digest,
     EXPORT_FILES.manifest,
   );
-  if (header.root !== root) throw new VerifyError(EXPORT_FILES.manifest, `header root ${header.root} is not the signed root ${root}`);
+  if (header.root !== root)
+    throw new VerifyError(
+      EXPORT_FILES.manifest,
+      `header root ${header.root} is not the signed root ${root}`,
+    );
   checkManifest(entries, root, predicate, EXPORT_FILES.manifest);
 
   const pool = new HashPool(options.threads);
   try {
     // Start hashing every file in the folder at once; record lines go to the same pool.
     const onDisk = await listFiles(path(EXPORT_FILES.files));
-    const fileHashes = new Map(onDisk.map((rel) => [rel, pool.hashFile(join(path(EXPORT_FILES.files), rel))]));
+    const fileHashes = new Map(
+      onDisk.map((rel) => [rel, pool.hashFile(join(path(EXPORT_FILES.files), rel))]),
+    );
     for (const p of fileHashes.values()) p.catch(() => undefined);
     const ranges = await lineRanges(path(EXPORT_FILES.records));
-    const results = await Promise.all(ranges.map(([s, e]) => pool.hashLines(path(EXPORT_FILES.records), s, e)));
+    const results = await Promise.all(
+      ranges.map(([s, e]) => pool.hashLines(path(EXPORT_FILES.records), s, e)),
+    );
 
     const index = new Map<string, number>();
     entries.forEach((e, i) => index.set(e.id, i));
     const seen = new Uint8Array(entries.length);
-    const referenced = new Map<string, { sha256: unknown; size: unknown; line: number; id: string }>();
+    const referenced = new Map<
+      string,
+      { sha256: unknown; size: unknown; line: number; id: string }
+    >();
     let line = 0;
     for (const r of results) checkLines(r, entries, index, seen, referenced, () => ++line);
     const missing = seen.indexOf(0);
     if (missing >= 0) {
-      throw new VerifyError(`record "${entries[missing]!.id}"`, `listed in the manifest but missing from ${EXPORT_FILES.records}`);
+      throw new VerifyError(
+        `record "${entries[missing]!.id}"`,
+        `listed in the manifest but missing from ${EXPORT_FILES.records}`,
+      );
     }
 
     let bytes = (await stat(path(EXPORT_FILES.records))).size;
@@ -89,12 +110,21 @@ export async function verifyExport(
       const what = `${EXPORT_FILES.files}/${rel} (record "${ref.id}", ${EXPORT_FILES.records} line ${ref.line})`;
       if (!hashed) throw new VerifyError(what, 'file is missing');
       const h = await hashed;
-      if (h.sha256 !== ref.sha256) throw new VerifyError(what, `SHA-256 is ${h.sha256}, the record says ${String(ref.sha256)}`);
-      if (h.size !== ref.size) throw new VerifyError(what, `size is ${h.size} bytes, the record says ${String(ref.size)}`);
+      if (h.sha256 !== ref.sha256)
+        throw new VerifyError(
+          what,
+          `SHA-256 is ${h.sha256}, the record says ${String(ref.sha256)}`,
+        );
+      if (h.size !== ref.size)
+        throw new VerifyError(what, `size is ${h.size} bytes, the record says ${String(ref.size)}`);
       bytes += h.size;
     }
     for (const rel of onDisk) {
-      if (!referenced.has(rel)) throw new VerifyError(`${EXPORT_FILES.files}/${rel}`, 'is not referenced by any record (unexpected file)');
+      if (!referenced.has(rel))
+        throw new VerifyError(
+          `${EXPORT_FILES.files}/${rel}`,
+          'is not referenced by any record (unexpected file)',
+        );
     }
     await checkTopLevel(dir);
     return {
@@ -132,16 +162,26 @@ function checkLines(
     const id = r.ids[k];
     if (id === null || id === undefined) throw new VerifyError(where, 'record has no id');
     const at = index.get(id);
-    if (at === undefined) throw new VerifyError(`${where}, record "${id}"`, 'is not listed in the manifest (unexpected record)');
+    if (at === undefined)
+      throw new VerifyError(
+        `${where}, record "${id}"`,
+        'is not listed in the manifest (unexpected record)',
+      );
     if (seen[at]) throw new VerifyError(`${where}, record "${id}"`, 'appears more than once');
     seen[at] = 1;
     const entry = entries[at]!;
     const digest = digests.toString('hex', k * 32, k * 32 + 32);
     if (digest !== entry.digest) {
-      throw new VerifyError(`${where}, record "${id}"`, `content SHA-256 is ${digest}, the manifest says ${entry.digest}`);
+      throw new VerifyError(
+        `${where}, record "${id}"`,
+        `content SHA-256 is ${digest}, the manifest says ${entry.digest}`,
+      );
     }
     if (r.labels[k] !== entry.label) {
-      throw new VerifyError(`${where}, record "${id}"`, `label ${JSON.stringify(r.labels[k])} differs from the manifest's ${JSON.stringify(entry.label)}`);
+      throw new VerifyError(
+        `${where}, record "${id}"`,
+        `label ${JSON.stringify(r.labels[k])} differs from the manifest's ${JSON.stringify(entry.label)}`,
+      );
     }
     while (fileAt < r.files.length && r.files[fileAt]!.index < k) fileAt++;
     const f = r.files[fileAt];

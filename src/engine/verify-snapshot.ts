@@ -58,11 +58,17 @@ export function checkStatement(
   }
   const statement = parseStatement(payload);
   if (statement.predicateType !== SNAPSHOT_PREDICATE) {
-    throw new VerifyError(what, `predicateType is ${statement.predicateType}, expected ${SNAPSHOT_PREDICATE}`);
+    throw new VerifyError(
+      what,
+      `predicateType is ${statement.predicateType}, expected ${SNAPSHOT_PREDICATE}`,
+    );
   }
   const predicate = statement.predicate as SnapshotPredicate;
   if (predicate.author?.keyId !== signer) {
-    throw new VerifyError(what, `signed by ${signer} but names ${String(predicate.author?.keyId)} as author`);
+    throw new VerifyError(
+      what,
+      `signed by ${signer} but names ${String(predicate.author?.keyId)} as author`,
+    );
   }
   return { predicate, root: subjectDigest(statement), id: snapshotIdOf(payload), signer };
 }
@@ -85,42 +91,68 @@ function compareRow(row: SnapshotRow, id: string, root: string, p: SnapshotPredi
   ];
   for (const [field, stored, signed] of expect) {
     if (stored !== signed) {
-      throw new VerifyError(what, `${field} is ${JSON.stringify(stored)} but the signed statement says ${JSON.stringify(signed)}`);
+      throw new VerifyError(
+        what,
+        `${field} is ${JSON.stringify(stored)} but the signed statement says ${JSON.stringify(signed)}`,
+      );
     }
   }
 }
 
 /** Checks manifest entries against the root and the signed label and source counts. */
-export function checkManifest(entries: ManifestEntry[], root: string, p: SnapshotPredicate, what: string): void {
+export function checkManifest(
+  entries: ManifestEntry[],
+  root: string,
+  p: SnapshotPredicate,
+  what: string,
+): void {
   for (let i = 1; i < entries.length; i++) {
     if (compareIds(entries[i - 1]!.id, entries[i]!.id) >= 0) {
       throw new VerifyError(what, `record ids are not strictly increasing at "${entries[i]!.id}"`);
     }
   }
   const rebuilt = manifestRoot(entries);
-  if (rebuilt !== root) throw new VerifyError(what, `Merkle root rebuilt from the manifest is ${rebuilt}, signed root is ${root}`);
+  if (rebuilt !== root)
+    throw new VerifyError(
+      what,
+      `Merkle root rebuilt from the manifest is ${rebuilt}, signed root is ${root}`,
+    );
   for (const key of ['labels', 'sources'] as const) {
     const counted = canonicalJson(countBy(entries, key === 'labels' ? 'label' : 'source'));
-    if (counted !== canonicalJson(p[key])) throw new VerifyError(what, `${key} counts differ from the signed statement`);
+    if (counted !== canonicalJson(p[key]))
+      throw new VerifyError(what, `${key} counts differ from the signed statement`);
   }
 }
 
 /** Checks one record line against its manifest entry. */
-export function checkRecordLine(line: Buffer, entry: ManifestEntry | undefined, where: string): CordonRecord {
+export function checkRecordLine(
+  line: Buffer,
+  entry: ManifestEntry | undefined,
+  where: string,
+): CordonRecord {
   let record: CordonRecord;
   try {
     record = JSON.parse(line.toString('utf8')) as CordonRecord;
   } catch (cause) {
     throw new VerifyError(where, 'record is not JSON', { cause });
   }
-  if (!entry) throw new VerifyError(`${where}, record "${String(record.id)}"`, 'not listed in the manifest');
+  if (!entry)
+    throw new VerifyError(`${where}, record "${String(record.id)}"`, 'not listed in the manifest');
   const digest = createHash('sha256').update(line).digest('hex');
   const subject = `${where}, record "${entry.id}"`;
   if (digest !== entry.digest) {
-    throw new VerifyError(subject, `content SHA-256 is ${digest}, the manifest says ${entry.digest}`);
+    throw new VerifyError(
+      subject,
+      `content SHA-256 is ${digest}, the manifest says ${entry.digest}`,
+    );
   }
-  if (record.label !== entry.label) throw new VerifyError(subject, `label ${JSON.stringify(record.label)} differs from the manifest's ${JSON.stringify(entry.label)}`);
-  if (record.source !== entry.source) throw new VerifyError(subject, `source differs from the manifest`);
+  if (record.label !== entry.label)
+    throw new VerifyError(
+      subject,
+      `label ${JSON.stringify(record.label)} differs from the manifest's ${JSON.stringify(entry.label)}`,
+    );
+  if (record.source !== entry.source)
+    throw new VerifyError(subject, `source differs from the manifest`);
   return record;
 }
 
@@ -135,22 +167,41 @@ export async function verifySnapshot(
   trusted: ReadonlyMap<string, KeyObject>,
 ): Promise<SnapshotVerification> {
   const label = snapshotLabel(row);
-  const envelope = parseEnvelope(await ws.blobs.get(row.envelope_digest), row.envelope_digest, `attestation of ${label}`);
-  const { predicate, root, id, signer } = checkStatement(envelope, trusted, `attestation of ${label}`);
+  const envelope = parseEnvelope(
+    await ws.blobs.get(row.envelope_digest),
+    row.envelope_digest,
+    `attestation of ${label}`,
+  );
+  const { predicate, root, id, signer } = checkStatement(
+    envelope,
+    trusted,
+    `attestation of ${label}`,
+  );
   compareRow(row, id, root, predicate);
   const manifestName = `manifest of ${label}`;
   let loaded;
   try {
-    loaded = await parseManifestStream(ws.blobs.stream(predicate.manifest.digest), predicate.manifest.digest, manifestName);
+    loaded = await parseManifestStream(
+      ws.blobs.stream(predicate.manifest.digest),
+      predicate.manifest.digest,
+      manifestName,
+    );
   } catch (e) {
-    if (e instanceof CordonError && e.code !== 'VERIFY_FAILED') throw new VerifyError(manifestName, e.message, { cause: e });
+    if (e instanceof CordonError && e.code !== 'VERIFY_FAILED')
+      throw new VerifyError(manifestName, e.message, { cause: e });
     throw e;
   }
   const { header, entries } = loaded;
-  if (header.root !== root) throw new VerifyError(manifestName, `header root ${header.root} is not the signed root ${root}`);
+  if (header.root !== root)
+    throw new VerifyError(
+      manifestName,
+      `header root ${header.root} is not the signed root ${root}`,
+    );
   checkManifest(entries, root, predicate, manifestName);
 
-  const bySegment: Map<string, ManifestEntry>[] = header.segments.map(() => new Map());
+  const bySegment: Map<string, ManifestEntry>[] = header.segments.map(
+    () => new Map<string, ManifestEntry>(),
+  );
   for (const e of entries) bySegment[e.segment]!.set(e.id, e);
   let seen = 0;
   let files = 0;
@@ -187,19 +238,25 @@ export async function verifySnapshot(
       if (record.file) {
         files++;
         const fileWhat = `file "${record.file.path}" of record "${entry.id}"`;
-        if (!(await ws.blobs.has(record.file.sha256))) throw new VerifyError(fileWhat, 'content object is missing');
+        if (!(await ws.blobs.has(record.file.sha256)))
+          throw new VerifyError(fileWhat, 'content object is missing');
         const h = createHash('sha256');
         for await (const chunk of ws.blobs.stream(record.file.sha256)) h.update(chunk);
         const fileDigest = h.digest('hex');
         if (fileDigest !== record.file.sha256) {
-          throw new VerifyError(fileWhat, `SHA-256 is ${fileDigest}, the record says ${record.file.sha256}`);
+          throw new VerifyError(
+            fileWhat,
+            `SHA-256 is ${fileDigest}, the record says ${record.file.sha256}`,
+          );
         }
       }
     }
     const missing = wanted.keys().next();
-    if (!missing.done) throw new VerifyError(`record "${missing.value}" of ${label}`, `not found in segment ${s}`);
+    if (!missing.done)
+      throw new VerifyError(`record "${missing.value}" of ${label}`, `not found in segment ${s}`);
   }
-  if (seen !== entries.length) throw new VerifyError(label, `found ${seen} records, the manifest lists ${entries.length}`);
+  if (seen !== entries.length)
+    throw new VerifyError(label, `found ${seen} records, the manifest lists ${entries.length}`);
   return { snapshot: label, records: seen, segments: header.segments.length, files, signer };
 }
 

@@ -7,7 +7,7 @@ import { sha256Hex } from '../core/hashing.js';
 import { commit, tempWorkspace, textRecords } from '../../test/helpers/workspace.js';
 import { exportSnapshot } from './export.js';
 import { loadManifest } from './snapshots.js';
-import { FsBlobStore } from '../store/fs-blob-store.js';
+import type { FsBlobStore } from '../store/fs-blob-store.js';
 import { verifyExport } from './verify-export.js';
 import { verifySnapshot } from './verify-snapshot.js';
 import { trustedKeys, type Workspace } from './workspace.js';
@@ -22,7 +22,17 @@ const imageBytes = Buffer.from('not really a png, but bytes all the same');
 function withFile(records: CordonRecord[]): CordonRecord[] {
   return [
     ...records,
-    { id: 'img-1', label: 'cat', source: 'camera', file: { path: 'cat/1.png', sha256: sha256Hex(imageBytes), size: imageBytes.length, mediaType: 'image/png' } },
+    {
+      id: 'img-1',
+      label: 'cat',
+      source: 'camera',
+      file: {
+        path: 'cat/1.png',
+        sha256: sha256Hex(imageBytes),
+        size: imageBytes.length,
+        mediaType: 'image/png',
+      },
+    },
   ];
 }
 
@@ -62,7 +72,9 @@ describe('verifySnapshot detects tampering', () => {
 
   it('detects a changed manifest', async () => {
     flipByte(blobPath(row.manifest_digest), 200);
-    await expect(verifySnapshot(ws, row, await trustedKeys(ws))).rejects.toThrow(/manifest of mail@1: manifest SHA-256 is/);
+    await expect(verifySnapshot(ws, row, await trustedKeys(ws))).rejects.toThrow(
+      /manifest of mail@1: manifest SHA-256 is/,
+    );
   });
 
   it('detects a forged signature', async () => {
@@ -73,15 +85,23 @@ describe('verifySnapshot detects tampering', () => {
     env.signatures[0]!.sig = sig.toString('base64');
     writeFileSync(envPath, JSON.stringify(env));
     // The object no longer matches its name.
-    await expect(verifySnapshot(ws, row, await trustedKeys(ws))).rejects.toThrow(/attestation of mail@1: SHA-256 is/);
+    await expect(verifySnapshot(ws, row, await trustedKeys(ws))).rejects.toThrow(
+      /attestation of mail@1: SHA-256 is/,
+    );
     // Even if the row is pointed at the re-hashed forgery, the signature fails.
     const digest = sha256Hex(readFileSync(envPath));
     const staging = await ws.blobs.stage();
     await staging.put(readFileSync(envPath));
     await staging.publish();
-    await ws.meta.db.updateTable('snapshots').set({ envelope_digest: digest }).where('id', '=', row.id).execute();
+    await ws.meta.db
+      .updateTable('snapshots')
+      .set({ envelope_digest: digest })
+      .where('id', '=', row.id)
+      .execute();
     const forged = (await ws.meta.getSnapshot(row.id))!;
-    await expect(verifySnapshot(ws, forged, await trustedKeys(ws))).rejects.toThrow(/0 valid signature\(s\) from trusted keys, needs 1/);
+    await expect(verifySnapshot(ws, forged, await trustedKeys(ws))).rejects.toThrow(
+      /0 valid signature\(s\) from trusted keys, needs 1/,
+    );
   });
 
   it('rejects a signature by an untrusted key', async () => {
@@ -96,7 +116,11 @@ describe('verifySnapshot detects tampering', () => {
     ['message', 'innocent'],
     ['stage', 'train'],
   ] as const)('detects an edited metadata row (%s)', async (column, value) => {
-    await ws.meta.db.updateTable('snapshots').set({ [column]: value }).where('id', '=', row.id).execute();
+    await ws.meta.db
+      .updateTable('snapshots')
+      .set({ [column]: value })
+      .where('id', '=', row.id)
+      .execute();
     const edited = (await ws.meta.getSnapshot(row.id))!;
     await expect(verifySnapshot(ws, edited, await trustedKeys(ws))).rejects.toThrow(
       new RegExp(`metadata row\\): ${column} is .* but the signed statement says`),
@@ -105,7 +129,9 @@ describe('verifySnapshot detects tampering', () => {
 
   it('detects a changed file object', async () => {
     flipByte(blobPath(sha256Hex(imageBytes)), 0);
-    await expect(verifySnapshot(ws, row, await trustedKeys(ws))).rejects.toThrow(/file "cat\/1.png" of record "img-1": SHA-256 is/);
+    await expect(verifySnapshot(ws, row, await trustedKeys(ws))).rejects.toThrow(
+      /file "cat\/1.png" of record "img-1": SHA-256 is/,
+    );
   });
 });
 
@@ -130,7 +156,7 @@ describe('exported snapshots', () => {
     const lines = readFileSync(file, 'utf8').split('\n');
     const flipped = lines[41]!.includes('"ham"') ? ['"ham"', '"spam"'] : ['"spam"', '"ham"'];
     lines[41] = lines[41]!.replace(flipped[0]!, flipped[1]!);
-    const id = (JSON.parse(lines[41]!) as { id: string }).id;
+    const id = (JSON.parse(lines[41]) as { id: string }).id;
     writeFileSync(file, lines.join('\n'));
     await expect(verifyExport(out, await trustedKeys(ws))).rejects.toThrow(
       new RegExp(`records.jsonl line 42, record "${id}": content SHA-256 is`),
@@ -140,37 +166,54 @@ describe('exported snapshots', () => {
   it('detects an added record, a removed record and a duplicated one', async () => {
     const file = join(out, 'records.jsonl');
     const original = readFileSync(file, 'utf8');
-    appendFileSync(file, JSON.stringify({ id: 'poison', label: 'ham', source: null, text: 'buy now' }) + '\n');
-    await expect(verifyExport(out, await trustedKeys(ws))).rejects.toThrow(/record "poison": is not listed in the manifest/);
+    appendFileSync(
+      file,
+      JSON.stringify({ id: 'poison', label: 'ham', source: null, text: 'buy now' }) + '\n',
+    );
+    await expect(verifyExport(out, await trustedKeys(ws))).rejects.toThrow(
+      /record "poison": is not listed in the manifest/,
+    );
     const lines = original.split('\n').filter(Boolean);
     writeFileSync(file, lines.slice(1).join('\n') + '\n');
-    await expect(verifyExport(out, await trustedKeys(ws))).rejects.toThrow(/listed in the manifest but missing from records.jsonl/);
+    await expect(verifyExport(out, await trustedKeys(ws))).rejects.toThrow(
+      /listed in the manifest but missing from records.jsonl/,
+    );
     writeFileSync(file, [...lines, lines[5]].join('\n') + '\n');
-    await expect(verifyExport(out, await trustedKeys(ws))).rejects.toThrow(/appears more than once/);
+    await expect(verifyExport(out, await trustedKeys(ws))).rejects.toThrow(
+      /appears more than once/,
+    );
   });
 
   it('detects a changed, missing or unexpected file', async () => {
     const img = join(out, 'files', 'cat', '1.png');
     flipByte(img, 2);
-    await expect(verifyExport(out, await trustedKeys(ws))).rejects.toThrow(/files\/cat\/1.png \(record "img-1", records.jsonl line \d+\): SHA-256 is/);
+    await expect(verifyExport(out, await trustedKeys(ws))).rejects.toThrow(
+      /files\/cat\/1.png \(record "img-1", records.jsonl line \d+\): SHA-256 is/,
+    );
     rmSync(img);
-    await expect(verifyExport(out, await trustedKeys(ws))).rejects.toThrow(/files\/cat\/1.png .*file is missing/);
+    await expect(verifyExport(out, await trustedKeys(ws))).rejects.toThrow(
+      /files\/cat\/1.png .*file is missing/,
+    );
     writeFileSync(img, imageBytes);
     mkdirSync(join(out, 'files', 'dog'));
     writeFileSync(join(out, 'files', 'dog', 'x.png'), 'x');
-    await expect(verifyExport(out, await trustedKeys(ws))).rejects.toThrow(/files\/dog\/x.png: is not referenced/);
+    await expect(verifyExport(out, await trustedKeys(ws))).rejects.toThrow(
+      /files\/dog\/x.png: is not referenced/,
+    );
   });
 
   it('detects a swapped manifest or attestation', async () => {
     flipByte(join(out, 'manifest.ndjson'), 300);
-    await expect(verifyExport(out, await trustedKeys(ws))).rejects.toThrow(/manifest.ndjson: manifest SHA-256 is/);
+    await expect(verifyExport(out, await trustedKeys(ws))).rejects.toThrow(
+      /manifest.ndjson: manifest SHA-256 is/,
+    );
   });
 
   it('fails closed with no trusted key and with the wrong key', async () => {
     await expect(verifyExport(out, new Map())).rejects.toThrow(/no trusted keys/);
     const other = generateSigningKey();
-    await expect(verifyExport(out, new Map([[other.keyId, parsePublicKey(other.publicKeyPem, 'k')]]))).rejects.toThrow(
-      /attestation.dsse.json: envelope has 0 valid signature/,
-    );
+    await expect(
+      verifyExport(out, new Map([[other.keyId, parsePublicKey(other.publicKeyPem, 'k')]])),
+    ).rejects.toThrow(/attestation.dsse.json: envelope has 0 valid signature/);
   });
 });

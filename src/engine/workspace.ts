@@ -22,7 +22,6 @@ const configSchema = z.object({
 });
 export type WorkspaceConfig = z.infer<typeof configSchema>;
 
-
 export interface Identity {
   name: string;
   keyId: string;
@@ -46,10 +45,16 @@ const keyPath = (dir: string, name: string): string => join(dir, 'keys', `${name
  * Creates a workspace in `dir`: cordon.json, cordon.db (SQLite), objects/ and an Ed25519 key for
  * the local identity in keys/ (0600). Refuses a folder that already holds a workspace.
  */
-export async function initWorkspace(dir: string, options: { identity: string }): Promise<Workspace> {
+export async function initWorkspace(
+  dir: string,
+  options: { identity: string },
+): Promise<Workspace> {
   const root = resolve(dir);
   if (!IDENTITY_PATTERN.test(options.identity)) {
-    throw new CordonError('USAGE', `identity "${options.identity}" must be letters, digits, . _ @ -`);
+    throw new CordonError(
+      'USAGE',
+      `identity "${options.identity}" must be letters, digits, . _ @ -`,
+    );
   }
   if (existsSync(join(root, CONFIG_FILE))) {
     throw new CordonError('WORKSPACE_EXISTS', `${root} already holds a Cordon workspace`);
@@ -69,7 +74,11 @@ export async function initWorkspace(dir: string, options: { identity: string }):
     created_at: createdAt,
   });
   await meta.close();
-  const config: WorkspaceConfig = { format: 'cordon.workspace/v1', identity: options.identity, createdAt };
+  const config: WorkspaceConfig = {
+    format: 'cordon.workspace/v1',
+    identity: options.identity,
+    createdAt,
+  };
   // The config file is written last: a folder without it is not a workspace, so a crash during
   // init leaves nothing that could be mistaken for one.
   await writeFileAtomic(join(root, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
@@ -83,7 +92,11 @@ export async function openWorkspace(dir: string): Promise<Workspace> {
   try {
     raw = await readFile(configFile, 'utf8');
   } catch (cause) {
-    throw new CordonError('WORKSPACE_NOT_FOUND', `no Cordon workspace at ${root} (run "cordon init")`, { cause });
+    throw new CordonError(
+      'WORKSPACE_NOT_FOUND',
+      `no Cordon workspace at ${root} (run "cordon init")`,
+      { cause },
+    );
   }
   let parsed: unknown;
   try {
@@ -93,16 +106,23 @@ export async function openWorkspace(dir: string): Promise<Workspace> {
   }
   const result = configSchema.safeParse(parsed);
   if (!result.success) {
-    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const issues = result.error.issues
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
     throw new CordonError('CONFIG_INVALID', `${configFile}: ${issues}`);
   }
   const config = result.data;
   const file = keyPath(root, config.identity);
-  const mode = (await stat(file).catch((cause: unknown) => {
-    throw new CordonError('KEY_INVALID', `signing key ${file} is missing`, { cause });
-  })).mode;
+  const mode = (
+    await stat(file).catch((cause: unknown) => {
+      throw new CordonError('KEY_INVALID', `signing key ${file} is missing`, { cause });
+    })
+  ).mode;
   if ((mode & 0o077) !== 0) {
-    throw new CordonError('KEY_INVALID', `signing key ${file} is readable by others (mode ${(mode & 0o777).toString(8)}); run chmod 600`);
+    throw new CordonError(
+      'KEY_INVALID',
+      `signing key ${file} is readable by others (mode ${(mode & 0o777).toString(8)}); run chmod 600`,
+    );
   }
   const privateKey = parsePrivateKey(await readFile(file, 'utf8'), file);
   const publicKey = createPublicKey(privateKey);
@@ -123,7 +143,11 @@ export async function openWorkspace(dir: string): Promise<Workspace> {
  * Finds the workspace to use: an explicit folder, else $CORDON_WORKSPACE, else the nearest
  * `.cordon` folder at or above `cwd`.
  */
-export function locateWorkspace(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
+export function locateWorkspace(
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): string {
   if (explicit) return resolve(cwd, explicit);
   const fromEnv = env['CORDON_WORKSPACE'];
   if (fromEnv) return resolve(cwd, fromEnv);
@@ -133,7 +157,10 @@ export function locateWorkspace(explicit: string | undefined, env: NodeJS.Proces
     if (existsSync(join(dir, CONFIG_FILE))) return dir;
     const up = dirname(dir);
     if (up === dir) {
-      throw new CordonError('WORKSPACE_NOT_FOUND', `no Cordon workspace in ${cwd} or above (run "cordon init", or pass --workspace)`);
+      throw new CordonError(
+        'WORKSPACE_NOT_FOUND',
+        `no Cordon workspace in ${cwd} or above (run "cordon init", or pass --workspace)`,
+      );
     }
     dir = up;
   }

@@ -20,7 +20,9 @@ export interface BlobStore {
 
 export interface BlobStaging {
   put(data: Uint8Array | string): Promise<Digest>;
-  putStream(chunks: AsyncIterable<Uint8Array | string>): Promise<{ digest: Digest; size: number }>;
+  putStream(
+    chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+  ): Promise<{ digest: Digest; size: number }>;
   /** Moves every staged object to its final name. Idempotent per object. */
   publish(): Promise<void>;
   /** Drops everything staged. */

@@ -19,7 +19,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   pathOf(digest: Digest): string {
-    if (!isDigest(digest)) throw new CordonError('INTERNAL', `not a digest: ${digest}`);
+    if (!isDigest(digest)) throw new CordonError('INTERNAL', `not a digest: ${String(digest)}`);
     return join(this.root, 'sha256', digest.slice(0, 2), digest.slice(2));
   }
 
@@ -36,7 +36,9 @@ export class FsBlobStore implements BlobStore {
     try {
       return await readFile(this.pathOf(digest));
     } catch (cause) {
-      throw new CordonError('OBJECT_NOT_FOUND', `object ${digest} is missing from ${this.root}`, { cause });
+      throw new CordonError('OBJECT_NOT_FOUND', `object ${digest} is missing from ${this.root}`, {
+        cause,
+      });
     }
   }
 
@@ -53,7 +55,9 @@ export class FsBlobStore implements BlobStore {
     try {
       return (await stat(this.pathOf(digest))).size;
     } catch (cause) {
-      throw new CordonError('OBJECT_NOT_FOUND', `object ${digest} is missing from ${this.root}`, { cause });
+      throw new CordonError('OBJECT_NOT_FOUND', `object ${digest} is missing from ${this.root}`, {
+        cause,
+      });
     }
   }
 
@@ -142,7 +146,9 @@ class FsStaging implements BlobStaging {
     return digest;
   }
 
-  async putStream(chunks: AsyncIterable<Uint8Array | string>): Promise<{ digest: Digest; size: number }> {
+  async putStream(
+    chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+  ): Promise<{ digest: Digest; size: number }> {
     const tmp = join(this.dir, String(this.counter++));
     const hash = createHash('sha256');
     let size = 0;

@@ -1,7 +1,13 @@
 import { Migrator, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { CordonError } from '../core/errors.js';
 import { migrationProvider } from './migrations.js';
-import type { Database, EventTable, IdentityTable, LineageRunTable, SnapshotTable } from './schema.js';
+import type {
+  Database,
+  EventTable,
+  IdentityTable,
+  LineageRunTable,
+  SnapshotTable,
+} from './schema.js';
 
 export type SnapshotRow = Selectable<SnapshotTable>;
 export type EventRow = Selectable<EventTable>;
@@ -18,7 +24,10 @@ export class MetadataStore {
   constructor(readonly db: Kysely<Database>) {}
 
   async migrate(): Promise<void> {
-    const { error, results } = await new Migrator({ db: this.db, provider: migrationProvider }).migrateToLatest();
+    const { error, results } = await new Migrator({
+      db: this.db,
+      provider: migrationProvider,
+    }).migrateToLatest();
     if (error) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
       throw new CordonError('INTERNAL', `database migration ${failed} failed`, { cause: error });
@@ -91,7 +100,12 @@ export class MetadataStore {
       if (expectedHead === null) {
         await trx
           .insertInto('datasets')
-          .values({ name: snapshot.dataset, head: null, created_at: snapshot.created_at, created_by: snapshot.author })
+          .values({
+            name: snapshot.dataset,
+            head: null,
+            created_at: snapshot.created_at,
+            created_by: snapshot.author,
+          })
           .onConflict((oc) => oc.column('name').doNothing())
           .execute();
       }
@@ -109,7 +123,12 @@ export class MetadataStore {
   }
 
   /** Moves a dataset's head (rollback), with the same compare-and-swap as a commit. */
-  async moveHead(dataset: string, expectedHead: string | null, to: string, event: NewEvent): Promise<void> {
+  async moveHead(
+    dataset: string,
+    expectedHead: string | null,
+    to: string,
+    event: NewEvent,
+  ): Promise<void> {
     await this.write(async (trx) => {
       const moved = await trx
         .updateTable('datasets')
@@ -136,7 +155,11 @@ export class MetadataStore {
   async removeTag(snapshotId: string, tag: string, event: NewEvent): Promise<boolean> {
     let removed = false;
     await this.write(async (trx) => {
-      const r = await trx.deleteFrom('tags').where('snapshot_id', '=', snapshotId).where('tag', '=', tag).executeTakeFirst();
+      const r = await trx
+        .deleteFrom('tags')
+        .where('snapshot_id', '=', snapshotId)
+        .where('tag', '=', tag)
+        .executeTakeFirst();
       removed = Number(r.numDeletedRows) > 0;
       if (removed) await trx.insertInto('events').values(event).execute();
     });
@@ -144,21 +167,52 @@ export class MetadataStore {
   }
 
   async tagsOf(snapshotId: string): Promise<string[]> {
-    const rows = await this.db.selectFrom('tags').select('tag').where('snapshot_id', '=', snapshotId).orderBy('tag').execute();
+    const rows = await this.db
+      .selectFrom('tags')
+      .select('tag')
+      .where('snapshot_id', '=', snapshotId)
+      .orderBy('tag')
+      .execute();
     return rows.map((r) => r.tag);
   }
 
-  listTags(dataset?: string): Promise<{ snapshot_id: string; tag: string; dataset: string; version: number; created_at: string; actor: string }[]> {
+  listTags(dataset?: string): Promise<
+    {
+      snapshot_id: string;
+      tag: string;
+      dataset: string;
+      version: number;
+      created_at: string;
+      actor: string;
+    }[]
+  > {
     let q = this.db
       .selectFrom('tags')
       .innerJoin('snapshots', 'snapshots.id', 'tags.snapshot_id')
-      .select(['tags.snapshot_id', 'tags.tag', 'snapshots.dataset', 'snapshots.version', 'tags.created_at', 'tags.actor']);
+      .select([
+        'tags.snapshot_id',
+        'tags.tag',
+        'snapshots.dataset',
+        'snapshots.version',
+        'tags.created_at',
+        'tags.actor',
+      ]);
     if (dataset !== undefined) q = q.where('snapshots.dataset', '=', dataset);
-    return q.orderBy('snapshots.dataset').orderBy('snapshots.version').orderBy('tags.tag').execute();
+    return q
+      .orderBy('snapshots.dataset')
+      .orderBy('snapshots.version')
+      .orderBy('tags.tag')
+      .execute();
   }
 
   async appendEvent(event: NewEvent): Promise<void> {
-    await this.write((trx) => trx.insertInto('events').values(event).execute().then(() => undefined));
+    await this.write((trx) =>
+      trx
+        .insertInto('events')
+        .values(event)
+        .execute()
+        .then(() => undefined),
+    );
   }
 
   listEvents(filter: { dataset?: string; kind?: string } = {}): Promise<EventRow[]> {
@@ -169,11 +223,21 @@ export class MetadataStore {
   }
 
   getRunByOutput(snapshotId: string): Promise<LineageRunRow | undefined> {
-    return this.db.selectFrom('lineage_runs').selectAll().where('output_snapshot', '=', snapshotId).executeTakeFirst();
+    return this.db
+      .selectFrom('lineage_runs')
+      .selectAll()
+      .where('output_snapshot', '=', snapshotId)
+      .executeTakeFirst();
   }
 
   async putIdentity(row: IdentityRow): Promise<void> {
-    await this.write((trx) => trx.insertInto('identities').values(row).execute().then(() => undefined));
+    await this.write((trx) =>
+      trx
+        .insertInto('identities')
+        .values(row)
+        .execute()
+        .then(() => undefined),
+    );
   }
 
   getIdentity(name: string): Promise<IdentityRow | undefined> {
@@ -184,13 +248,19 @@ export class MetadataStore {
     return this.db.selectFrom('identities').selectAll().orderBy('name').execute();
   }
 
-  private async write(fn: (trx: Transaction<Database>) => Promise<void>, dataset?: string): Promise<void> {
+  private async write(
+    fn: (trx: Transaction<Database>) => Promise<void>,
+    dataset?: string,
+  ): Promise<void> {
     try {
       await this.db.transaction().execute(fn);
     } catch (e) {
       if (e instanceof CordonError) throw e;
       const msg = e instanceof Error ? e.message : String(e);
-      if (/UNIQUE|unique|duplicate key|SQLITE_BUSY|could not serialize/.test(msg) && dataset !== undefined) {
+      if (
+        /UNIQUE|unique|duplicate key|SQLITE_BUSY|could not serialize/.test(msg) &&
+        dataset !== undefined
+      ) {
         throw headConflict(dataset, e);
       }
       throw new CordonError('INTERNAL', `metadata write failed: ${msg}`, { cause: e });

@@ -46,7 +46,11 @@ const migrations: Record<string, Migration> = {
         .addColumn('snapshot_id', 'text')
         .addColumn('detail', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('events_dataset').on('events').columns(['dataset', 'seq']).execute();
+      await db.schema
+        .createIndex('events_dataset')
+        .on('events')
+        .columns(['dataset', 'seq'])
+        .execute();
       await db.schema
         .createTable('lineage_runs')
         .addColumn('id', 'text', (c) => c.primaryKey())

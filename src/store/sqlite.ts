@@ -10,7 +10,9 @@ export async function openSqliteStore(path: string): Promise<MetadataStore> {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const store = new MetadataStore(new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }));
+  const store = new MetadataStore(
+    new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }),
+  );
   await store.migrate();
   return store;
 }

@@ -12,7 +12,9 @@ export function tempDir(prefix = 'cordon-test-'): { dir: string; cleanup: () => 
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export async function tempWorkspace(identity = 'alice'): Promise<{ ws: Workspace; dir: string; cleanup: () => Promise<void> }> {
+export async function tempWorkspace(
+  identity = 'alice',
+): Promise<{ ws: Workspace; dir: string; cleanup: () => Promise<void> }> {
   const t = tempDir();
   const ws = await initWorkspace(join(t.dir, '.cordon'), { identity });
   return {
@@ -25,7 +27,10 @@ export async function tempWorkspace(identity = 'alice'): Promise<{ ws: Workspace
   };
 }
 
-export function textRecords(n: number, opts: { offset?: number; label?: (i: number) => string; source?: string } = {}): CordonRecord[] {
+export function textRecords(
+  n: number,
+  opts: { offset?: number; label?: (i: number) => string; source?: string } = {},
+): CordonRecord[] {
   const out: CordonRecord[] = [];
   for (let k = 0; k < n; k++) {
     const i = k + (opts.offset ?? 0);
@@ -39,13 +44,18 @@ export function textRecords(n: number, opts: { offset?: number; label?: (i: numb
   return out;
 }
 
-export async function* items(records: CordonRecord[]): AsyncGenerator<IngestItem> {
+export function* items(records: CordonRecord[]): Generator<IngestItem> {
   let line = 0;
   for (const record of records) yield { record, where: `test.jsonl:${++line}` };
 }
 
 /** Commits records as an ingest on top of the dataset's current head. */
-export async function commit(ws: Workspace, dataset: string, records: CordonRecord[], extra: Partial<CommitOptions> = {}): Promise<SnapshotRow> {
+export async function commit(
+  ws: Workspace,
+  dataset: string,
+  records: CordonRecord[],
+  extra: Partial<CommitOptions> = {},
+): Promise<SnapshotRow> {
   const head = (await ws.meta.getDataset(dataset))?.head ?? null;
   return commitItems(ws, items(records), {
     dataset,
@@ -53,7 +63,15 @@ export async function commit(ws: Workspace, dataset: string, records: CordonReco
     message: 'test',
     parents: head ? [head] : [],
     expectedHead: head,
-    run: { kind: 'ingest', inputs: [], command: null, codeDigest: null, params: {}, source: 'test.jsonl', startedAt: new Date().toISOString() },
+    run: {
+      kind: 'ingest',
+      inputs: [],
+      command: null,
+      codeDigest: null,
+      params: {},
+      source: 'test.jsonl',
+      startedAt: new Date().toISOString(),
+    },
     ...extra,
   });
 }

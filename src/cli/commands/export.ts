@@ -8,15 +8,21 @@ import type { Io } from '../io.js';
 export function registerExport(program: Command, io: Io): void {
   program
     .command('export <snapshot>')
-    .description('write a snapshot as training files with its manifest and attestation, ready for "cordon verify"')
+    .description(
+      'write a snapshot as training files with its manifest and attestation, ready for "cordon verify"',
+    )
     .requiredOption('--out <dir>', 'folder to create (must not exist or be empty)')
     .option('--parquet', 'also write records.parquet')
     .action(async (ref: string, opts: { out: string; parquet?: boolean }, cmd: Command) => {
       await withWorkspace(cmd, io, async (ws) => {
         const row = await resolveSnapshot(ws, ref);
-        const result = await exportSnapshot(ws, row, resolve(io.cwd, opts.out), { parquet: Boolean(opts.parquet) });
+        const result = await exportSnapshot(ws, row, resolve(io.cwd, opts.out), {
+          parquet: Boolean(opts.parquet),
+        });
         if (globals(cmd).json) return printJson(io, { snapshot: row.id, ...result });
-        io.stdout(`Exported ${snapshotLabel(row)} to ${result.dir}: ${result.records} records, ${result.files} files\n`);
+        io.stdout(
+          `Exported ${snapshotLabel(row)} to ${result.dir}: ${result.records} records, ${result.files} files\n`,
+        );
       });
     });
 }

@@ -14,10 +14,27 @@ export function registerHistory(program: Command, io: Io): void {
         const rows = [];
         for (const d of await ws.meta.listDatasets()) {
           const head = d.head ? await ws.meta.getSnapshot(d.head) : undefined;
-          rows.push({ dataset: d.name, current: head ? snapshotLabel(head) : null, stage: head?.stage ?? null, records: head ? Number(head.record_count) : 0, snapshot: d.head });
+          rows.push({
+            dataset: d.name,
+            current: head ? snapshotLabel(head) : null,
+            stage: head?.stage ?? null,
+            records: head ? Number(head.record_count) : 0,
+            snapshot: d.head,
+          });
         }
         if (globals(cmd).json) return printJson(io, rows);
-        io.stdout(table(['DATASET', 'CURRENT', 'STAGE', 'RECORDS', 'SNAPSHOT'], rows.map((r) => [r.dataset, r.current ?? '-', r.stage ?? '-', r.records, r.snapshot ? short(r.snapshot) : '-'])));
+        io.stdout(
+          table(
+            ['DATASET', 'CURRENT', 'STAGE', 'RECORDS', 'SNAPSHOT'],
+            rows.map((r) => [
+              r.dataset,
+              r.current ?? '-',
+              r.stage ?? '-',
+              r.records,
+              r.snapshot ? short(r.snapshot) : '-',
+            ]),
+          ),
+        );
       });
     });
 
@@ -30,12 +47,40 @@ export function registerHistory(program: Command, io: Io): void {
         if (!ds) throw new CordonError('DATASET_NOT_FOUND', `no dataset "${dataset}"`);
         const snaps = await ws.meta.listSnapshots(dataset);
         const rows = [];
-        for (const s of snaps) rows.push({ ...s, record_count: Number(s.record_count), current: s.id === ds.head, tags: await ws.meta.tagsOf(s.id) });
+        for (const s of snaps)
+          rows.push({
+            ...s,
+            record_count: Number(s.record_count),
+            current: s.id === ds.head,
+            tags: await ws.meta.tagsOf(s.id),
+          });
         if (globals(cmd).json) return printJson(io, rows);
         io.stdout(
           table(
-            ['', 'VERSION', 'SNAPSHOT', 'STAGE', 'RECORDS', 'ROOT', 'AUTHOR', 'CREATED', 'TAGS', 'MESSAGE'],
-            rows.map((r) => [r.current ? '*' : '', r.version, short(r.id), r.stage, r.record_count, short(r.root), r.author, r.created_at, r.tags.join(',') || '-', r.message]),
+            [
+              '',
+              'VERSION',
+              'SNAPSHOT',
+              'STAGE',
+              'RECORDS',
+              'ROOT',
+              'AUTHOR',
+              'CREATED',
+              'TAGS',
+              'MESSAGE',
+            ],
+            rows.map((r) => [
+              r.current ? '*' : '',
+              r.version,
+              short(r.id),
+              r.stage,
+              r.record_count,
+              short(r.root),
+              r.author,
+              r.created_at,
+              r.tags.join(',') || '-',
+              r.message,
+            ]),
           ),
         );
       });
@@ -47,11 +92,23 @@ export function registerHistory(program: Command, io: Io): void {
     .action(async (ref: string, _opts: unknown, cmd: Command) => {
       await withWorkspace(cmd, io, async (ws) => {
         const row = await resolveSnapshot(ws, ref);
-        const envelope = JSON.parse((await ws.blobs.get(row.envelope_digest)).toString('utf8')) as { payload: string };
-        const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as {
-          predicate: { labels: { name: string | null; records: number }[]; sources: { name: string | null; records: number }[] };
+        const envelope = JSON.parse((await ws.blobs.get(row.envelope_digest)).toString('utf8')) as {
+          payload: string;
         };
-        const out = { ...row, record_count: Number(row.record_count), parents: JSON.parse(row.parents) as string[], tags: await ws.meta.tagsOf(row.id), labels: statement.predicate.labels, sources: statement.predicate.sources };
+        const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as {
+          predicate: {
+            labels: { name: string | null; records: number }[];
+            sources: { name: string | null; records: number }[];
+          };
+        };
+        const out = {
+          ...row,
+          record_count: Number(row.record_count),
+          parents: JSON.parse(row.parents) as string[],
+          tags: await ws.meta.tagsOf(row.id),
+          labels: statement.predicate.labels,
+          sources: statement.predicate.sources,
+        };
         if (globals(cmd).json) return printJson(io, out);
         io.stdout(
           [
@@ -68,14 +125,26 @@ export function registerHistory(program: Command, io: Io): void {
             '',
           ].join('\n'),
         );
-        io.stdout(table(['LABEL', 'RECORDS'], out.labels.map((l) => [l.name ?? '(none)', l.records])) + '\n');
-        io.stdout(table(['SOURCE', 'RECORDS'], out.sources.map((s) => [s.name ?? '(none)', s.records])));
+        io.stdout(
+          table(
+            ['LABEL', 'RECORDS'],
+            out.labels.map((l) => [l.name ?? '(none)', l.records]),
+          ) + '\n',
+        );
+        io.stdout(
+          table(
+            ['SOURCE', 'RECORDS'],
+            out.sources.map((s) => [s.name ?? '(none)', s.records]),
+          ),
+        );
       });
     });
 
   program
     .command('rollback <dataset>')
-    .description('point a dataset back at a known-good snapshot (nothing is deleted; the move is recorded)')
+    .description(
+      'point a dataset back at a known-good snapshot (nothing is deleted; the move is recorded)',
+    )
     .requiredOption('--to <snapshot>', 'the snapshot to return to')
     .requiredOption('--reason <text>', 'why (recorded in the event log)')
     .action(async (dataset: string, opts: { to: string; reason: string }, cmd: Command) => {
@@ -83,7 +152,9 @@ export function registerHistory(program: Command, io: Io): void {
         const target = await resolveSnapshot(ws, opts.to);
         const moved = await rollback(ws, dataset, target, opts.reason);
         if (globals(cmd).json) return printJson(io, { dataset, ...moved });
-        io.stdout(`Rolled ${dataset} back to ${snapshotLabel(target)} (${short(target.id)}); was ${moved.from ? short(moved.from) : '-'}\n`);
+        io.stdout(
+          `Rolled ${dataset} back to ${snapshotLabel(target)} (${short(target.id)}); was ${moved.from ? short(moved.from) : '-'}\n`,
+        );
       });
     });
 
@@ -95,8 +166,11 @@ export function registerHistory(program: Command, io: Io): void {
       await withWorkspace(cmd, io, async (ws) => {
         const row = await resolveSnapshot(ws, ref);
         const changed = await tagSnapshot(ws, row, tag, Boolean(opts.delete));
-        if (opts.delete && !changed) throw new CordonError('USAGE', `${snapshotLabel(row)} has no tag "${tag}"`);
-        io.stdout(`${opts.delete ? 'Removed' : 'Tagged'} ${snapshotLabel(row)} ${opts.delete ? 'tag ' : ''}${tag}\n`);
+        if (opts.delete && !changed)
+          throw new CordonError('USAGE', `${snapshotLabel(row)} has no tag "${tag}"`);
+        io.stdout(
+          `${opts.delete ? 'Removed' : 'Tagged'} ${snapshotLabel(row)} ${opts.delete ? 'tag ' : ''}${tag}\n`,
+        );
       });
     });
 
@@ -107,7 +181,18 @@ export function registerHistory(program: Command, io: Io): void {
       await withWorkspace(cmd, io, async (ws) => {
         const rows = await ws.meta.listTags(dataset);
         if (globals(cmd).json) return printJson(io, rows);
-        io.stdout(table(['TAG', 'SNAPSHOT', 'ID', 'BY', 'AT'], rows.map((r) => [r.tag, `${r.dataset}@${r.version}`, short(r.snapshot_id), r.actor, r.created_at])));
+        io.stdout(
+          table(
+            ['TAG', 'SNAPSHOT', 'ID', 'BY', 'AT'],
+            rows.map((r) => [
+              r.tag,
+              `${r.dataset}@${r.version}`,
+              short(r.snapshot_id),
+              r.actor,
+              r.created_at,
+            ]),
+          ),
+        );
       });
     });
 
@@ -117,9 +202,29 @@ export function registerHistory(program: Command, io: Io): void {
     .option('--kind <kind>', 'only events of this kind')
     .action(async (dataset: string | undefined, opts: { kind?: string }, cmd: Command) => {
       await withWorkspace(cmd, io, async (ws) => {
-        const rows = await ws.meta.listEvents({ ...(dataset !== undefined ? { dataset } : {}), ...(opts.kind !== undefined ? { kind: opts.kind } : {}) });
-        if (globals(cmd).json) return printJson(io, rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as unknown })));
-        io.stdout(table(['SEQ', 'TIME', 'ACTOR', 'KIND', 'DATASET', 'SNAPSHOT', 'DETAIL'], rows.map((r) => [r.seq, r.time, r.actor, r.kind, r.dataset ?? '-', r.snapshot_id ? short(r.snapshot_id) : '-', r.detail])));
+        const rows = await ws.meta.listEvents({
+          ...(dataset !== undefined ? { dataset } : {}),
+          ...(opts.kind !== undefined ? { kind: opts.kind } : {}),
+        });
+        if (globals(cmd).json)
+          return printJson(
+            io,
+            rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as unknown })),
+          );
+        io.stdout(
+          table(
+            ['SEQ', 'TIME', 'ACTOR', 'KIND', 'DATASET', 'SNAPSHOT', 'DETAIL'],
+            rows.map((r) => [
+              r.seq,
+              r.time,
+              r.actor,
+              r.kind,
+              r.dataset ?? '-',
+              r.snapshot_id ? short(r.snapshot_id) : '-',
+              r.detail,
+            ]),
+          ),
+        );
       });
     });
 }

@@ -5,7 +5,11 @@ import { CordonError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hashing.js';
 import { commitItems, type CommitOptions } from '../../engine/commit.js';
 import { readInput } from '../../engine/readers/read-input.js';
-import { DEFAULT_COLUMNS, type InputFormat, type ReadOptions } from '../../engine/readers/reader.js';
+import {
+  DEFAULT_COLUMNS,
+  type InputFormat,
+  type ReadOptions,
+} from '../../engine/readers/reader.js';
 import { loadManifest, resolveSnapshot, snapshotLabel } from '../../engine/snapshots.js';
 import type { SnapshotRow } from '../../store/metadata-store.js';
 import { collect, globals, printJson, withWorkspace } from '../context.js';
@@ -31,7 +35,11 @@ function readerOptions(cmd: Command, stage: string): Command {
     .option('--label <col>', 'label column', DEFAULT_COLUMNS.label)
     .option('--source <col>', 'source column', DEFAULT_COLUMNS.source)
     .option('--text <col>', 'text column', DEFAULT_COLUMNS.text)
-    .option('--features <cols>', 'features column, or a comma-separated list of numeric columns (prefix* expands)', 'features')
+    .option(
+      '--features <cols>',
+      'features column, or a comma-separated list of numeric columns (prefix* expands)',
+      'features',
+    )
     .option('--default-source <name>', 'source for rows that have none')
     .option('--no-require-label', 'accept rows without a label')
     .option('--stage <stage>', 'stage of the new snapshot', stage)
@@ -39,7 +47,10 @@ function readerOptions(cmd: Command, stage: string): Command {
 }
 
 function toReadOptions(f: ReaderFlags): ReadOptions {
-  const features = f.features.includes(',') || f.features.endsWith('*') ? f.features.split(',').map((s) => s.trim()) : f.features;
+  const features =
+    f.features.includes(',') || f.features.endsWith('*')
+      ? f.features.split(',').map((s) => s.trim())
+      : f.features;
   return {
     columns: { id: f.id, label: f.label, source: f.source, text: f.text, features },
     defaultSource: f.defaultSource ?? null,
@@ -49,9 +60,18 @@ function toReadOptions(f: ReaderFlags): ReadOptions {
 
 function report(io: Io, cmd: Command, row: SnapshotRow, verb: string): void {
   if (globals(cmd).json) {
-    printJson(io, { snapshot: row.id, dataset: row.dataset, version: row.version, stage: row.stage, root: row.root, records: Number(row.record_count) });
+    printJson(io, {
+      snapshot: row.id,
+      dataset: row.dataset,
+      version: row.version,
+      stage: row.stage,
+      root: row.root,
+      records: Number(row.record_count),
+    });
   } else {
-    io.stdout(`${verb} ${snapshotLabel(row)} (${row.stage}): ${row.record_count} records, root ${short(row.root)}, snapshot ${short(row.id)}, signed by ${row.author}\n`);
+    io.stdout(
+      `${verb} ${snapshotLabel(row)} (${row.stage}): ${row.record_count} records, root ${short(row.root)}, snapshot ${short(row.id)}, signed by ${row.author}\n`,
+    );
   }
 }
 
@@ -59,47 +79,62 @@ export function registerIngest(program: Command, io: Io): void {
   readerOptions(
     program
       .command('ingest <dataset> <path>')
-      .description('read a JSONL, CSV or Parquet file or a folder of files and commit it as a new signed snapshot')
+      .description(
+        'read a JSONL, CSV or Parquet file or a folder of files and commit it as a new signed snapshot',
+      )
       .option('--append', 'keep the current records and add (or replace by id) the new ones'),
     'raw',
-  ).action(async (dataset: string, path: string, flags: ReaderFlags & { append?: boolean }, cmd: Command) => {
-    await withWorkspace(cmd, io, async (ws) => {
-      const startedAt = new Date().toISOString();
-      const head = (await ws.meta.getDataset(dataset))?.head ?? null;
-      const headRow = head ? await ws.meta.getSnapshot(head) : undefined;
-      const bar = progress(io, `ingest ${dataset}`);
-      const options: CommitOptions = {
-        dataset,
-        stage: flags.stage,
-        message: flags.message ?? `ingest ${path}`,
-        parents: head ? [head] : [],
-        expectedHead: head,
-        run: {
-          kind: 'ingest',
-          inputs: flags.append && headRow ? [headRow] : [],
-          command: null,
-          codeDigest: null,
-          params: flags.append ? { mode: 'append' } : {},
-          source: path,
-          startedAt,
-        },
-        onProgress: bar.update,
-      };
-      if (flags.append && headRow) options.base = await loadManifest(ws, headRow);
-      try {
-        const row = await commitItems(ws, readInput(resolve(io.cwd, path), flags.format, toReadOptions(flags)), options);
-        bar.stop();
-        report(io, cmd, row, 'Committed');
-      } finally {
-        bar.stop();
-      }
-    });
-  });
+  ).action(
+    async (
+      dataset: string,
+      path: string,
+      flags: ReaderFlags & { append?: boolean },
+      cmd: Command,
+    ) => {
+      await withWorkspace(cmd, io, async (ws) => {
+        const startedAt = new Date().toISOString();
+        const head = (await ws.meta.getDataset(dataset))?.head ?? null;
+        const headRow = head ? await ws.meta.getSnapshot(head) : undefined;
+        const bar = progress(io, `ingest ${dataset}`);
+        const options: CommitOptions = {
+          dataset,
+          stage: flags.stage,
+          message: flags.message ?? `ingest ${path}`,
+          parents: head ? [head] : [],
+          expectedHead: head,
+          run: {
+            kind: 'ingest',
+            inputs: flags.append && headRow ? [headRow] : [],
+            command: null,
+            codeDigest: null,
+            params: flags.append ? { mode: 'append' } : {},
+            source: path,
+            startedAt,
+          },
+          onProgress: bar.update,
+        };
+        if (flags.append && headRow) options.base = await loadManifest(ws, headRow);
+        try {
+          const row = await commitItems(
+            ws,
+            readInput(resolve(io.cwd, path), flags.format, toReadOptions(flags)),
+            options,
+          );
+          bar.stop();
+          report(io, cmd, row, 'Committed');
+        } finally {
+          bar.stop();
+        }
+      });
+    },
+  );
 
   readerOptions(
     program
       .command('transform <dataset> <path>')
-      .description('record a derivation: commit the output of a transformation with lineage to its input snapshots')
+      .description(
+        'record a derivation: commit the output of a transformation with lineage to its input snapshots',
+      )
       .requiredOption('--from <snapshot>', 'input snapshot (repeatable)', collect)
       .option('--command <cmd>', 'the command that produced the output')
       .option('--code <file>', 'code that produced the output (its SHA-256 is recorded)')
@@ -112,7 +147,8 @@ export function registerIngest(program: Command, io: Io): void {
       flags: ReaderFlags & { from: string[]; command?: string; code?: string; param?: string[] },
       cmd: Command,
     ) => {
-      if (!flags.command && !flags.code) throw new CordonError('USAGE', 'transform needs --command or --code (or both)');
+      if (!flags.command && !flags.code)
+        throw new CordonError('USAGE', 'transform needs --command or --code (or both)');
       const params = parseParams(flags.param ?? []);
       const codeDigest = flags.code ? sha256Hex(await readFile(resolve(io.cwd, flags.code))) : null;
       await withWorkspace(cmd, io, async (ws) => {
@@ -122,15 +158,27 @@ export function registerIngest(program: Command, io: Io): void {
         const head = (await ws.meta.getDataset(dataset))?.head ?? null;
         const bar = progress(io, `transform ${dataset}`);
         try {
-          const row = await commitItems(ws, readInput(resolve(io.cwd, path), flags.format, toReadOptions(flags)), {
-            dataset,
-            stage: flags.stage,
-            message: flags.message ?? `transform of ${inputs.map(snapshotLabel).join(', ')}`,
-            parents: inputs.map((r) => r.id),
-            expectedHead: head,
-            run: { kind: 'transform', inputs, command: flags.command ?? null, codeDigest, params, source: path, startedAt },
-            onProgress: bar.update,
-          });
+          const row = await commitItems(
+            ws,
+            readInput(resolve(io.cwd, path), flags.format, toReadOptions(flags)),
+            {
+              dataset,
+              stage: flags.stage,
+              message: flags.message ?? `transform of ${inputs.map(snapshotLabel).join(', ')}`,
+              parents: inputs.map((r) => r.id),
+              expectedHead: head,
+              run: {
+                kind: 'transform',
+                inputs,
+                command: flags.command ?? null,
+                codeDigest,
+                params,
+                source: path,
+                startedAt,
+              },
+              onProgress: bar.update,
+            },
+          );
           bar.stop();
           report(io, cmd, row, 'Committed');
         } finally {

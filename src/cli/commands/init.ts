@@ -8,14 +8,21 @@ import type { Io } from '../io.js';
 export function registerInit(program: Command, io: Io): void {
   program
     .command('init [dir]')
-    .description(`create a workspace (default ./${WORKSPACE_DIR}): SQLite metadata, object folder, signing key`)
+    .description(
+      `create a workspace (default ./${WORKSPACE_DIR}): SQLite metadata, object folder, signing key`,
+    )
     .option('--identity <name>', 'name of the local signing identity', safeUser())
     .action(async (dir: string | undefined, opts: { identity: string }, cmd: Command) => {
-      const ws = await initWorkspace(resolve(io.cwd, dir ?? WORKSPACE_DIR), { identity: opts.identity });
+      const ws = await initWorkspace(resolve(io.cwd, dir ?? WORKSPACE_DIR), {
+        identity: opts.identity,
+      });
       try {
         const out = { workspace: ws.dir, identity: ws.identity.name, keyId: ws.identity.keyId };
         if (globals(cmd).json) printJson(io, out);
-        else io.stdout(`Initialised workspace ${ws.dir}\nidentity ${out.identity} (key ${out.keyId}, private key mode 0600)\n`);
+        else
+          io.stdout(
+            `Initialised workspace ${ws.dir}\nidentity ${out.identity} (key ${out.keyId}, private key mode 0600)\n`,
+          );
       } finally {
         await ws.close();
       }

@@ -27,16 +27,32 @@ async function keysFromFiles(files: string[], cwd: string): Promise<Map<string, 
 export function registerVerify(program: Command, io: Io): void {
   program
     .command('verify [target]')
-    .description('verify an exported folder, one stored snapshot, or (no target) every stored snapshot; fails closed')
-    .option('--key <file>', 'trusted public key (PEM); repeatable. Default: the workspace identities', collect)
+    .description(
+      'verify an exported folder, one stored snapshot, or (no target) every stored snapshot; fails closed',
+    )
+    .option(
+      '--key <file>',
+      'trusted public key (PEM); repeatable. Default: the workspace identities',
+      collect,
+    )
     .action(async (target: string | undefined, opts: { key?: string[] }, cmd: Command) => {
       const json = globals(cmd).json;
       const folder = target ? resolve(io.cwd, target) : undefined;
-      if (folder && existsSync(folder) && statSync(folder).isDirectory() && existsSync(join(folder, EXPORT_FILES.attestation))) {
+      if (
+        folder &&
+        existsSync(folder) &&
+        statSync(folder).isDirectory() &&
+        existsSync(join(folder, EXPORT_FILES.attestation))
+      ) {
         let trusted = await keysFromFiles(opts.key ?? [], io.cwd);
         if (trusted.size === 0) {
-          const ws = await openWorkspace(locateWorkspace(globals(cmd).workspace, io.env, io.cwd)).catch(() => {
-            throw new CordonError('USAGE', 'no trusted key: pass --key <public key file>, or run inside a workspace that knows the signer');
+          const ws = await openWorkspace(
+            locateWorkspace(globals(cmd).workspace, io.env, io.cwd),
+          ).catch(() => {
+            throw new CordonError(
+              'USAGE',
+              'no trusted key: pass --key <public key file>, or run inside a workspace that knows the signer',
+            );
           });
           try {
             trusted = await trustedKeys(ws);
@@ -46,17 +62,24 @@ export function registerVerify(program: Command, io: Io): void {
         }
         const r = await verifyExport(folder, trusted);
         if (json) return printJson(io, { ok: true, ...r });
-        io.stdout(`OK ${r.dataset}@${r.version} at ${r.dir}: ${r.records} records, ${r.files} files, ${r.bytes} bytes, root ${short(r.root)}, signed by ${r.signer}\n`);
+        io.stdout(
+          `OK ${r.dataset}@${r.version} at ${r.dir}: ${r.records} records, ${r.files} files, ${r.bytes} bytes, root ${short(r.root)}, signed by ${r.signer}\n`,
+        );
         return;
       }
       await withWorkspace(cmd, io, async (ws) => {
-        const trusted = opts.key?.length ? await keysFromFiles(opts.key, io.cwd) : await trustedKeys(ws);
+        const trusted = opts.key?.length
+          ? await keysFromFiles(opts.key, io.cwd)
+          : await trustedKeys(ws);
         const rows = target ? [await resolveSnapshot(ws, target)] : await ws.meta.listSnapshots();
         const results = [];
         for (const row of rows) {
           const r = await verifySnapshot(ws, row, trusted);
           results.push(r);
-          if (!json) io.stdout(`OK ${r.snapshot} (${short(row.id)}): ${r.records} records in ${r.segments} segments, ${r.files} files, signed by ${r.signer}\n`);
+          if (!json)
+            io.stdout(
+              `OK ${r.snapshot} (${short(row.id)}): ${r.records} records in ${r.segments} segments, ${r.files} files, signed by ${r.signer}\n`,
+            );
         }
         if (json) printJson(io, { ok: true, snapshots: results });
         else if (rows.length === 0) io.stdout('No snapshots to verify.\n');
@@ -65,17 +88,26 @@ export function registerVerify(program: Command, io: Io): void {
 
   program
     .command('proof <snapshot> <record-id>')
-    .description("print a Merkle inclusion proof (RFC 9162) that a record is part of a snapshot's signed root")
+    .description(
+      "print a Merkle inclusion proof (RFC 9162) that a record is part of a snapshot's signed root",
+    )
     .action(async (ref: string, id: string, _opts: unknown, cmd: Command) => {
       await withWorkspace(cmd, io, async (ws) => {
         const row = await resolveSnapshot(ws, ref);
         const { entries } = await loadManifest(ws, row);
         const index = entries.findIndex((e) => e.id === id);
-        if (index < 0) throw new CordonError('RECORD_NOT_FOUND', `${snapshotLabel(row)} has no record "${id}"`);
+        if (index < 0)
+          throw new CordonError('RECORD_NOT_FOUND', `${snapshotLabel(row)} has no record "${id}"`);
         const tree = manifestTree(entries);
         const proof = tree.inclusionProof(index);
         const leaf = leafHash(Buffer.from(entries[index]!.digest, 'hex'));
-        const ok = verifyInclusion(index, entries.length, leaf, proof, Buffer.from(row.root, 'hex'));
+        const ok = verifyInclusion(
+          index,
+          entries.length,
+          leaf,
+          proof,
+          Buffer.from(row.root, 'hex'),
+        );
         const out = {
           snapshot: row.id,
           root: row.root,
@@ -87,10 +119,16 @@ export function registerVerify(program: Command, io: Io): void {
           proof: proof.map((p) => p.toString('hex')),
           verified: ok,
         };
-        if (!ok) throw new CordonError('VERIFY_FAILED', `inclusion proof for "${id}" does not verify against root ${row.root}`);
+        if (!ok)
+          throw new CordonError(
+            'VERIFY_FAILED',
+            `inclusion proof for "${id}" does not verify against root ${row.root}`,
+          );
         if (globals(cmd).json) return printJson(io, out);
         io.stdout(`record "${id}" is leaf ${index} of ${entries.length} under root ${row.root}\n`);
-        io.stdout(`record digest ${out.recordDigest}\naudit path (${proof.length} hashes):\n${out.proof.map((p) => `  ${p}`).join('\n')}\nverified: yes\n`);
+        io.stdout(
+          `record digest ${out.recordDigest}\naudit path (${proof.length} hashes):\n${out.proof.map((p) => `  ${p}`).join('\n')}\nverified: yes\n`,
+        );
       });
     });
 }

@@ -53,7 +53,8 @@ export async function* csvRows(
         header = values;
         const seen = new Set<string>();
         for (const name of header) {
-          if (seen.has(name)) throw new InputError({ file: path, line, field: name }, 'duplicate column name');
+          if (seen.has(name))
+            throw new InputError({ file: path, line, field: name }, 'duplicate column name');
           seen.add(name);
         }
         onHeader(header, line);

@@ -51,7 +51,12 @@ function isInside(root: string, real: string): boolean {
 }
 
 /** Realpath of `abs`, which must exist and stay inside `root`. */
-async function realInside(root: string, abs: string, loc: InputLocation, shown: string): Promise<string> {
+async function realInside(
+  root: string,
+  abs: string,
+  loc: InputLocation,
+  shown: string,
+): Promise<string> {
   let real: string;
   try {
     real = await realpath(abs);
@@ -111,7 +116,10 @@ async function fromManifest(root: string, shown: string, options: ReadOptions): 
     for (const col of options.requireLabel ? ['path', 'label'] : ['path']) {
       if (!names.includes(col)) {
         const found = names.map((n) => JSON.stringify(n)).join(', ');
-        throw new InputError({ file, line, field: col }, `missing ${col} column; columns found: ${found}`);
+        throw new InputError(
+          { file, line, field: col },
+          `missing ${col} column; columns found: ${found}`,
+        );
       }
     }
   };
@@ -123,7 +131,8 @@ async function fromManifest(root: string, shown: string, options: ReadOptions): 
     if (raw === '') throw new InputError(at('path'), 'missing path');
     const rel = manifestPath(raw, at('path'));
     const first = lineOf.get(rel);
-    if (first !== undefined) throw new InputError(at('path'), `"${rel}" is listed twice (first on line ${first})`);
+    if (first !== undefined)
+      throw new InputError(at('path'), `"${rel}" is listed twice (first on line ${first})`);
     lineOf.set(rel, line);
     const real = await realInside(root, join(root, rel), at('path'), raw);
     if (!(await stat(real)).isFile()) throw new InputError(at('path'), `"${raw}" is not a file`);

@@ -15,7 +15,10 @@ interface LineBatch {
  * a chunk at a time with a fatal UTF-8 decoder; a line crossing chunk boundaries is joined first,
  * and a last line without a newline is kept. Invalid UTF-8 throws naming file and line.
  */
-async function* lineBatches(chunks: AsyncIterable<Buffer>, file: string): AsyncGenerator<LineBatch> {
+async function* lineBatches(
+  chunks: AsyncIterable<Buffer>,
+  file: string,
+): AsyncGenerator<LineBatch> {
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   const decode = (bytes: Uint8Array, firstLine: number): string => {
     try {
@@ -45,7 +48,9 @@ async function* lineBatches(chunks: AsyncIterable<Buffer>, file: string): AsyncG
     const lastNewline = chunk.lastIndexOf(0x0a);
     const lines =
       lastNewline >= start
-        ? decode(chunk.subarray(start, lastNewline), head === undefined ? next : next + 1).split('\n')
+        ? decode(chunk.subarray(start, lastNewline), head === undefined ? next : next + 1).split(
+            '\n',
+          )
         : [];
     if (head !== undefined) lines.unshift(head);
     if (lastNewline + 1 < chunk.length) carry.push(chunk.subarray(lastNewline + 1));
@@ -86,9 +91,17 @@ export const readJsonl: RecordReader = async function* (path, options) {
         throw new InputError({ file: path, line }, `malformed JSON: ${reason}`, { cause });
       }
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new InputError({ file: path, line }, `expected a JSON object, found ${kindOf(value)}`);
+        throw new InputError(
+          { file: path, line },
+          `expected a JSON object, found ${kindOf(value)}`,
+        );
       }
-      const record = toRecord(value as Record<string, unknown>, position++, { file: path, line }, options);
+      const record = toRecord(
+        value as Record<string, unknown>,
+        position++,
+        { file: path, line },
+        options,
+      );
       yield { record, where: `${path}:${line}` };
     }
   }

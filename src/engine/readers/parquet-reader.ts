@@ -31,7 +31,9 @@ async function openParquet(path: string): Promise<{ file: AsyncBuffer; metadata:
     if (String.fromCharCode(...head) !== 'PAR1') throw new Error('header != PAR1');
     return { file, metadata: await parquetMetadataAsync(file) };
   } catch (cause) {
-    throw new InputError({ file: path }, `not a Parquet file or truncated: ${reasonOf(cause)}`, { cause });
+    throw new InputError({ file: path }, `not a Parquet file or truncated: ${reasonOf(cause)}`, {
+      cause,
+    });
   }
 }
 
@@ -39,10 +41,13 @@ async function openParquet(path: string): Promise<{ file: AsyncBuffer; metadata:
 function plain(v: unknown): unknown {
   if (v === null || typeof v !== 'object') {
     if (typeof v !== 'bigint') return v;
-    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(v)
+      : v.toString();
   }
   if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+  if (v instanceof Uint8Array)
+    return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
   if (Array.isArray(v)) return v.map(plain);
   if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>, plain);
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));

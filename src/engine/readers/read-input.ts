@@ -47,7 +47,10 @@ export function detectFormat(path: string): InputFormat {
     );
   }
   if (gzip && format === 'parquet') {
-    throw new CordonError('INPUT_INVALID', `${path}: gzip-compressed Parquet is not supported; decompress it first`);
+    throw new CordonError(
+      'INPUT_INVALID',
+      `${path}: gzip-compressed Parquet is not supported; decompress it first`,
+    );
   }
   return format;
 }

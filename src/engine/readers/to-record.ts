@@ -46,13 +46,15 @@ export function toRecord(
   } else if (given(fields[cols.features])) {
     record.features = vectorOf(fields[cols.features], loc, cols.features, textCells);
   }
-  if (record.text === undefined && record.features === undefined) throw new InputError(loc, NO_CONTENT);
+  if (record.text === undefined && record.features === undefined)
+    throw new InputError(loc, NO_CONTENT);
 
   const isFeature = featureCols === undefined ? null : new Set(featureCols);
   const meta: [string, JsonValue][] = [];
   for (const key of Object.keys(fields)) {
     const value = fields[key];
-    if (value === undefined || key === cols.id || key === cols.label || key === cols.source) continue;
+    if (value === undefined || key === cols.id || key === cols.label || key === cols.source)
+      continue;
     if (key === cols.text || (isFeature ? isFeature.has(key) : key === cols.features)) continue;
     meta.push([key, jsonOf(value, loc, key)]);
   }
@@ -63,7 +65,8 @@ export function toRecord(
 }
 
 function describe(v: unknown): string {
-  if (typeof v === 'string') return v.length > 40 ? JSON.stringify(v.slice(0, 40) + '…') : JSON.stringify(v);
+  if (typeof v === 'string')
+    return v.length > 40 ? JSON.stringify(v.slice(0, 40) + '…') : JSON.stringify(v);
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
@@ -76,7 +79,8 @@ function fieldError(loc: RowLocation, field: string, problem: string): InputErro
 }
 
 function checkString(s: string, loc: RowLocation, field: string): string {
-  if (hasLoneSurrogate(s)) throw fieldError(loc, field, 'invalid text: holds a lone UTF-16 surrogate');
+  if (hasLoneSurrogate(s))
+    throw fieldError(loc, field, 'invalid text: holds a lone UTF-16 surrogate');
   return s;
 }
 
@@ -94,20 +98,30 @@ function labelOf(v: unknown, loc: RowLocation, field: string, required: boolean)
     return null;
   }
   if (typeof v === 'string') return checkString(v, loc, field);
-  if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean' || typeof v === 'bigint') {
+  if (
+    (typeof v === 'number' && Number.isFinite(v)) ||
+    typeof v === 'boolean' ||
+    typeof v === 'bigint'
+  ) {
     return String(v);
   }
   throw fieldError(loc, field, `label must be a string, number or boolean, found ${describe(v)}`);
 }
 
-function sourceOf(v: unknown, loc: RowLocation, field: string, fallback: string | null): string | null {
+function sourceOf(
+  v: unknown,
+  loc: RowLocation,
+  field: string,
+  fallback: string | null,
+): string | null {
   if (v === undefined || v === null || v === '') return fallback;
   if (typeof v === 'string') return checkString(v, loc, field);
   throw fieldError(loc, field, `source must be a string, found ${describe(v)}`);
 }
 
 function textOf(v: unknown, loc: RowLocation, field: string): string {
-  if (typeof v !== 'string') throw fieldError(loc, field, `text must be a string, found ${describe(v)}`);
+  if (typeof v !== 'string')
+    throw fieldError(loc, field, `text must be a string, found ${describe(v)}`);
   return checkString(v, loc, field);
 }
 
@@ -126,7 +140,13 @@ function toFinite(v: unknown, textCells: boolean): number | undefined {
   return undefined;
 }
 
-function cellNumber(v: unknown, loc: RowLocation, field: string, index: number, textCells: boolean): number {
+function cellNumber(
+  v: unknown,
+  loc: RowLocation,
+  field: string,
+  index: number,
+  textCells: boolean,
+): number {
   const n = toFinite(v, textCells);
   if (n !== undefined) return n;
   const what = v === undefined || v === '' ? 'is empty' : `is ${describe(v)}`;
@@ -145,7 +165,11 @@ function vectorOf(v: unknown, loc: RowLocation, field: string, textCells: boolea
       try {
         parsed = JSON.parse(s);
       } catch (cause) {
-        throw fieldError(loc, field, `features is not a valid JSON array: ${(cause as Error).message}`);
+        throw fieldError(
+          loc,
+          field,
+          `features is not a valid JSON array: ${(cause as Error).message}`,
+        );
       }
       if (!Array.isArray(parsed)) throw fieldError(loc, field, 'features is not a JSON array');
       list = parsed;
@@ -155,7 +179,8 @@ function vectorOf(v: unknown, loc: RowLocation, field: string, textCells: boolea
   } else {
     throw fieldError(loc, field, `features must be an array of numbers, found ${describe(v)}`);
   }
-  if (list.length === 0) throw fieldError(loc, field, 'features is empty: expected at least one number');
+  if (list.length === 0)
+    throw fieldError(loc, field, 'features is empty: expected at least one number');
   const out = new Array<number>(list.length);
   for (let i = 0; i < list.length; i++) {
     const n = toFinite(list[i], textCells && typeof list[i] === 'string');
@@ -211,7 +236,10 @@ export function expandFeatureColumns(
     const prefix = spec.slice(0, -1);
     const matches = names.filter((n) => n.startsWith(prefix) && !reserved.has(n));
     if (matches.length === 0) {
-      throw new InputError({ ...loc, field: spec }, `no column matches the features pattern "${spec}"`);
+      throw new InputError(
+        { ...loc, field: spec },
+        `no column matches the features pattern "${spec}"`,
+      );
     }
     for (const m of matches) out.add(m);
   }
@@ -220,7 +248,9 @@ export function expandFeatureColumns(
 
 function columnList(names: readonly string[]): string {
   const shown = names.slice(0, 20).map((n) => JSON.stringify(n));
-  return (shown.join(', ') || '(none)') + (names.length > 20 ? `, … (${names.length - 20} more)` : '');
+  return (
+    (shown.join(', ') || '(none)') + (names.length > 20 ? `, … (${names.length - 20} more)` : '')
+  );
 }
 
 /**
@@ -242,7 +272,8 @@ export function resolveColumns(
     );
   if (options.requireLabel && !have.has(cols.label)) throw missing(cols.label, 'label');
   for (const role of ['id', 'source', 'text'] as const) {
-    if (cols[role] !== DEFAULT_COLUMNS[role] && !have.has(cols[role])) throw missing(cols[role], role);
+    if (cols[role] !== DEFAULT_COLUMNS[role] && !have.has(cols[role]))
+      throw missing(cols[role], role);
   }
   if (typeof cols.features === 'string') {
     if (cols.features !== DEFAULT_COLUMNS.features && !have.has(cols.features)) {

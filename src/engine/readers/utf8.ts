@@ -88,7 +88,11 @@ export async function* checkUtf8(
     } catch (cause) {
       const joined = Buffer.concat([carry, chunk]);
       const bad = firstInvalidUtf8(joined, false);
-      throw invalidUtf8(file, line + countNewlines(joined, 0, bad < 0 ? joined.length : bad), cause);
+      throw invalidUtf8(
+        file,
+        line + countNewlines(joined, 0, bad < 0 ? joined.length : bad),
+        cause,
+      );
     }
     line += countNewlines(chunk);
     carry = incompleteTail(chunk.length >= 4 ? chunk : Buffer.concat([carry, chunk]));
