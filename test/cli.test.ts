@@ -203,3 +203,33 @@ describe('cordon CLI', () => {
     expect(await cliJson<unknown[]>(dir, 'datasets')).toEqual([]);
   });
 });
+
+describe('Parquet exports', () => {
+  it('verifies records.parquet and names a changed row', async () => {
+    await cliJson<Snap>(dir, 'ingest', 'mail', 'mail.jsonl');
+    expect((await cli(dir, 'export', 'mail', '--out', 'out', '--parquet')).status).toBe(0);
+    expect((await cli(dir, 'verify', 'out')).status).toBe(0);
+    // Re-write the Parquet file with one label changed in the convenience column.
+    const { parquetReadObjects, asyncBufferFromFile } = await import('hyparquet');
+    const { parquetWriteFile } = await import('hyparquet-writer');
+    const file = join(dir, 'out', 'records.parquet');
+    const rows = (await parquetReadObjects({ file: await asyncBufferFromFile(file) })) as Record<
+      string,
+      string | null
+    >[];
+    rows[3] = { ...rows[3]!, label: rows[3]!['label'] === 'ham' ? 'spam' : 'ham' };
+    parquetWriteFile({
+      filename: file,
+      columnData: ['record', 'id', 'label', 'source', 'text'].map((name) => ({
+        name,
+        data: rows.map((r) => r[name] ?? null),
+        type: 'STRING' as const,
+      })),
+    });
+    const bad = await cli(dir, 'verify', 'out');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(
+      /records.parquet row 3, record "[^"]+": column label differs from the record/,
+    );
+  });
+});

@@ -25,7 +25,9 @@ import type { BlobStaging } from '../store/blob-store.js';
 import type { SnapshotRow } from '../store/metadata-store.js';
 import { faultPoint } from './fault.js';
 import type { IngestItem } from './readers/reader.js';
+import { safeRelativePath } from './safe-path.js';
 import { SegmentWriter } from './segment-writer.js';
+import { verifyInputs } from './verify-snapshot.js';
 import type { LoadedManifest } from './snapshots.js';
 import type { Workspace } from './workspace.js';
 
@@ -79,6 +81,7 @@ export async function commitItems(
 ): Promise<SnapshotRow> {
   assertName('dataset', options.dataset);
   assertName('stage', options.stage);
+  await verifyInputs(ws, options.run.inputs);
   const staging = await ws.blobs.stage();
   try {
     const baseSegments = options.base?.header.segments ?? [];
@@ -86,6 +89,7 @@ export async function commitItems(
     const fresh: (ManifestEntry & { where: string })[] = [];
     for await (const item of items) {
       assertRecord(item.record);
+      if (item.record.file) safeRelativePath(item.record.file.path, `${item.where}: file path`);
       if (item.filePath !== undefined && item.record.file) {
         const stored = await staging.putStream(createReadStream(item.filePath));
         if (stored.digest !== item.record.file.sha256) {

@@ -10,6 +10,7 @@ import type { CordonRecord } from '../core/record.js';
 import type { SnapshotRow } from '../store/metadata-store.js';
 import { safeRelativePath } from './safe-path.js';
 import { loadManifest, snapshotLabel, snapshotLines } from './snapshots.js';
+import { verifyInputs } from './verify-snapshot.js';
 import type { Workspace } from './workspace.js';
 
 /** File names inside an exported snapshot folder. See docs/FORMATS.md. */
@@ -42,6 +43,7 @@ export async function exportSnapshot(
   outDir: string,
   options: { parquet?: boolean } = {},
 ): Promise<ExportResult> {
+  await verifyInputs(ws, [row]);
   const target = resolve(outDir);
   const existing = await readdir(target).catch(() => null);
   if (existing && existing.length > 0)

@@ -3,6 +3,7 @@ import { compareIds, type ManifestEntry } from '../core/manifest.js';
 import type { SnapshotRow } from '../store/metadata-store.js';
 import { assertName, finish } from './commit.js';
 import { loadManifest, snapshotLabel } from './snapshots.js';
+import { verifyInputs } from './verify-snapshot.js';
 import type { Workspace } from './workspace.js';
 
 export type OnConflict = 'error' | 'first' | 'last';
@@ -22,6 +23,7 @@ export async function mergeSnapshots(
   assertName('dataset', dataset);
   if (inputs.length < 2) throw new CordonError('USAGE', 'merge needs at least two snapshots');
   const startedAt = new Date().toISOString();
+  await verifyInputs(ws, inputs);
   const segments: string[] = [];
   const lists: ManifestEntry[][] = [];
   for (const row of inputs) {

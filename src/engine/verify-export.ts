@@ -1,5 +1,5 @@
 import { type KeyObject } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { DsseEnvelope } from '../core/dsse.js';
@@ -8,6 +8,7 @@ import type { ManifestEntry } from '../core/manifest.js';
 import { EXPORT_FILES } from './export.js';
 import { HashPool, type LinesHash } from './hash-pool.js';
 import { safeRelativePath } from './safe-path.js';
+import { verifyParquet } from './verify-parquet.js';
 import { parseManifestStream } from './snapshots.js';
 import { checkManifest, checkStatement } from './verify-snapshot.js';
 
@@ -125,6 +126,9 @@ export async function verifyExport(
           `${EXPORT_FILES.files}/${rel}`,
           'is not referenced by any record (unexpected file)',
         );
+    }
+    if (existsSync(path(EXPORT_FILES.parquet))) {
+      await verifyParquet(path(EXPORT_FILES.parquet), EXPORT_FILES.parquet, entries, index);
     }
     await checkTopLevel(dir);
     return {

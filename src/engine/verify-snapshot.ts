@@ -15,7 +15,7 @@ import {
 import { canonicalJson } from '../core/canonical-json.js';
 import type { SnapshotRow } from '../store/metadata-store.js';
 import { parseManifestStream, segmentLines, snapshotLabel } from './snapshots.js';
-import type { Workspace } from './workspace.js';
+import { trustedKeys, type Workspace } from './workspace.js';
 
 export interface SnapshotVerification {
   snapshot: string;
@@ -258,6 +258,16 @@ export async function verifySnapshot(
   if (seen !== entries.length)
     throw new VerifyError(label, `found ${seen} records, the manifest lists ${entries.length}`);
   return { snapshot: label, records: seen, segments: header.segments.length, files, signer };
+}
+
+/**
+ * Fails closed unless every snapshot verifies against the workspace's identities: run at each
+ * hand-off, before a snapshot is derived from, merged or exported.
+ */
+export async function verifyInputs(ws: Workspace, rows: readonly SnapshotRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const trusted = await trustedKeys(ws);
+  for (const row of rows) await verifySnapshot(ws, row, trusted);
 }
 
 function safeId(line: Buffer): string | undefined {

@@ -217,3 +217,31 @@ describe('exported snapshots', () => {
     ).rejects.toThrow(/attestation.dsse.json: envelope has 0 valid signature/);
   });
 });
+
+describe('hand-offs fail closed on a tampered input', () => {
+  it('refuses to export, append to or merge a snapshot whose bytes changed', async () => {
+    const other = await commit(ws, 'other', textRecords(10, { offset: 90_000 }));
+    const m = await loadManifest(ws, row);
+    const seg = blobPath(m.header.segments[0]!);
+    writeFileSync(seg, readFileSync(seg, 'utf8').replace('message number', 'message NUMBER'));
+    await expect(exportSnapshot(ws, row, join(dir, 'out2'))).rejects.toThrow(/content SHA-256 is/);
+    await expect(
+      commit(ws, 'mail', textRecords(1, { offset: 5000 }), {
+        base: m,
+        run: {
+          kind: 'ingest',
+          inputs: [row],
+          command: null,
+          codeDigest: null,
+          params: {},
+          startedAt: new Date().toISOString(),
+        },
+      }),
+    ).rejects.toThrow(/content SHA-256 is/);
+    const { mergeSnapshots } = await import('./merge.js');
+    await expect(
+      mergeSnapshots(ws, 'both', [row, other], { onConflict: 'error', stage: 'curated' }),
+    ).rejects.toThrow(/content SHA-256 is/);
+    expect(await ws.meta.listSnapshots('both')).toHaveLength(0);
+  });
+});
