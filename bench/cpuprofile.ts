@@ -58,7 +58,10 @@ function top(map: Map<string, number>, total: number, n: number): ProfileLine[] 
  * thread 0 is the main thread.
  */
 export function summariseProfiles(dir: string, roots: string[], n = 12): ThreadSummary[] {
-  const groups = new Map<string, { total: number; fns: Map<string, number>; files: Map<string, number> }>();
+  const groups = new Map<
+    string,
+    { total: number; fns: Map<string, number>; files: Map<string, number> }
+  >();
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
     const thread = f.split('.')[4] === '0' ? 'main thread' : 'worker threads';
     const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile;

@@ -186,7 +186,7 @@ export function writeFolder(root: string, spec: FolderSpec): { files: number; by
   }
   const fd = openSync(join(root, 'cat', 'large-0.bin'), 'w');
   try {
-    for (let left = spec.largeBytes; left > 0; ) {
+    for (let left = spec.largeBytes; left > 0;) {
       const n = Math.min(left, 16 << 20);
       writeSync(fd, randomFillSync(buf, 0, n), 0, n);
       left -= n;

@@ -54,6 +54,16 @@ describe('readCsv', () => {
     expect(c).toMatchObject({ id: 'c3', label: '2', source: 'forum' });
   });
 
+  it('counts physical lines with CRLF endings and line breaks inside quotes', async () => {
+    const body = 'label,text\r\na,"x\r\ny"\r\nb,"z\r\n\r\nq"\r\n\r\nc,w\r\n';
+    const path = tempFile('crlf.csv', body);
+    const items = await collect(readCsv(path, readOptions()));
+    expect(items.map((i) => i.where)).toEqual([2, 4, 8].map((n) => `${path}:${n}`));
+    expect(items[1]?.record.text).toBe('z\r\n\r\nq');
+    const e = await inputError(tempFile('crlf-bad.csv', body + 'd\r\n'));
+    expect(e.location.line).toBe(9);
+  });
+
   it('gives the same derived ids on every read', async () => {
     const ids = async (): Promise<string[]> =>
       (await records(readCsv(fixture('good.csv'), readOptions()))).map((r) => r.id);

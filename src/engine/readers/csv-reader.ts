@@ -17,18 +17,31 @@ interface ParsedRecord {
   info: { lines: number };
 }
 
-function newlinesIn(values: readonly string[]): number {
-  let n = 0;
+/**
+ * Line breaks inside the (quoted) values of a record. csv-parse counts each CR and each LF there
+ * as a line, so a CRLF inside quotes counts twice; `crlf` says how many of those there were.
+ */
+function breaksIn(values: readonly string[]): { counted: number; crlf: number } {
+  let counted = 0;
+  let crlf = 0;
   for (const v of values) {
-    for (let i = v.indexOf('\n'); i !== -1; i = v.indexOf('\n', i + 1)) n++;
+    if (v.indexOf('\n') === -1 && v.indexOf('\r') === -1) continue;
+    for (let i = 0; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      if (c === 0x0a) counted++;
+      if (c === 0x0d) {
+        counted++;
+        if (v.charCodeAt(i + 1) === 0x0a) crlf++;
+      }
+    }
   }
-  return n;
+  return { counted, crlf };
 }
 
-function parseError(file: string, e: unknown): unknown {
+function parseError(file: string, e: unknown, drift: number): unknown {
   const err = e as { code?: unknown; lines?: unknown; message?: unknown };
   if (typeof err.code !== 'string' || !err.code.startsWith('CSV_')) return e;
-  const line = typeof err.lines === 'number' ? err.lines : undefined;
+  const line = typeof err.lines === 'number' ? err.lines - drift : undefined;
   const where = line === undefined ? { file } : { file, line };
   return new InputError(where, `malformed CSV: ${String(err.message)}`, { cause: e });
 }
@@ -45,16 +58,20 @@ export async function* csvRows(
   const parser = parse({ bom: true, info: true, relax_column_count: true, skip_empty_lines: true });
   pipeline(Readable.from(checkUtf8(inputChunks(path), path)), parser, () => {});
   let header: string[] | undefined;
+  let drift = 0; // CRLFs inside quotes so far, which csv-parse counted as two lines each
   try {
     for await (const parsed of parser as AsyncIterable<ParsedRecord>) {
       const values = parsed.record;
-      const line = parsed.info.lines - newlinesIn(values);
+      const breaks = breaksIn(values);
+      const line = parsed.info.lines - breaks.counted - drift;
+      drift += breaks.crlf;
       if (header === undefined) {
         header = values;
         const seen = new Set<string>();
         for (const name of header) {
-          if (seen.has(name))
+          if (seen.has(name)) {
             throw new InputError({ file: path, line, field: name }, 'duplicate column name');
+          }
           seen.add(name);
         }
         onHeader(header, line);
@@ -71,7 +88,7 @@ export async function* csvRows(
       yield { line, fields };
     }
   } catch (e) {
-    throw parseError(path, e);
+    throw parseError(path, e, drift);
   } finally {
     parser.destroy();
   }

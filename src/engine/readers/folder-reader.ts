@@ -131,8 +131,9 @@ async function fromManifest(root: string, shown: string, options: ReadOptions): 
     if (raw === '') throw new InputError(at('path'), 'missing path');
     const rel = manifestPath(raw, at('path'));
     const first = lineOf.get(rel);
-    if (first !== undefined)
+    if (first !== undefined) {
       throw new InputError(at('path'), `"${rel}" is listed twice (first on line ${first})`);
+    }
     lineOf.set(rel, line);
     const real = await realInside(root, join(root, rel), at('path'), raw);
     if (!(await stat(real)).isFile()) throw new InputError(at('path'), `"${raw}" is not a file`);

@@ -31,10 +31,12 @@ function readError(path: string, e: unknown): unknown {
   if (e instanceof CordonError) return e;
   const code = (e as NodeJS.ErrnoException).code ?? '';
   const reason = e instanceof Error ? e.message : String(e);
-  if (code === 'ENOENT')
+  if (code === 'ENOENT') {
     return new CordonError('INPUT_NOT_FOUND', `${path}: no such file`, { cause: e });
-  if (code === 'EISDIR')
+  }
+  if (code === 'EISDIR') {
     return new InputError({ file: path }, 'is a directory, not a file', { cause: e });
+  }
   if (code.startsWith('Z_')) {
     return new InputError({ file: path }, `not valid gzip data: ${reason}`, { cause: e });
   }

@@ -46,8 +46,9 @@ function plain(v: unknown): unknown {
       : v.toString();
   }
   if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
-  if (v instanceof Uint8Array)
+  if (v instanceof Uint8Array) {
     return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+  }
   if (Array.isArray(v)) return v.map(plain);
   if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>, plain);
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));

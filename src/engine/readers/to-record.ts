@@ -46,17 +46,21 @@ export function toRecord(
   } else if (given(fields[cols.features])) {
     record.features = vectorOf(fields[cols.features], loc, cols.features, textCells);
   }
-  if (record.text === undefined && record.features === undefined)
+  if (record.text === undefined && record.features === undefined) {
     throw new InputError(loc, NO_CONTENT);
+  }
 
   const isFeature = featureCols === undefined ? null : new Set(featureCols);
+  const isColumn = (key: string): boolean =>
+    key === cols.id ||
+    key === cols.label ||
+    key === cols.source ||
+    key === cols.text ||
+    (isFeature ? isFeature.has(key) : key === cols.features);
   const meta: [string, JsonValue][] = [];
   for (const key of Object.keys(fields)) {
     const value = fields[key];
-    if (value === undefined || key === cols.id || key === cols.label || key === cols.source)
-      continue;
-    if (key === cols.text || (isFeature ? isFeature.has(key) : key === cols.features)) continue;
-    meta.push([key, jsonOf(value, loc, key)]);
+    if (value !== undefined && !isColumn(key)) meta.push([key, jsonOf(value, loc, key)]);
   }
   if (meta.length > 0) record.meta = Object.fromEntries(meta);
 
@@ -65,8 +69,7 @@ export function toRecord(
 }
 
 function describe(v: unknown): string {
-  if (typeof v === 'string')
-    return v.length > 40 ? JSON.stringify(v.slice(0, 40) + '…') : JSON.stringify(v);
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
@@ -79,8 +82,9 @@ function fieldError(loc: RowLocation, field: string, problem: string): InputErro
 }
 
 function checkString(s: string, loc: RowLocation, field: string): string {
-  if (hasLoneSurrogate(s))
+  if (hasLoneSurrogate(s)) {
     throw fieldError(loc, field, 'invalid text: holds a lone UTF-16 surrogate');
+  }
   return s;
 }
 
@@ -120,8 +124,9 @@ function sourceOf(
 }
 
 function textOf(v: unknown, loc: RowLocation, field: string): string {
-  if (typeof v !== 'string')
+  if (typeof v !== 'string') {
     throw fieldError(loc, field, `text must be a string, found ${describe(v)}`);
+  }
   return checkString(v, loc, field);
 }
 
@@ -156,6 +161,7 @@ function cellNumber(
 /** The single features column: an array, or with text cells a JSON array or separated numbers. */
 function vectorOf(v: unknown, loc: RowLocation, field: string, textCells: boolean): number[] {
   let list: unknown[];
+  let written = false; // numbers written as text, separated by spaces or commas
   if (Array.isArray(v)) {
     list = v;
   } else if (textCells && typeof v === 'string') {
@@ -175,21 +181,21 @@ function vectorOf(v: unknown, loc: RowLocation, field: string, textCells: boolea
       list = parsed;
     } else {
       list = s.split(/[\s,]+/).filter((x) => x !== '');
+      written = true;
     }
   } else {
     throw fieldError(loc, field, `features must be an array of numbers, found ${describe(v)}`);
   }
-  if (list.length === 0)
+  if (list.length === 0) {
     throw fieldError(loc, field, 'features is empty: expected at least one number');
-  const out = new Array<number>(list.length);
-  for (let i = 0; i < list.length; i++) {
-    const n = toFinite(list[i], textCells && typeof list[i] === 'string');
-    if (n === undefined) {
-      throw fieldError(loc, field, `features[${i}] is ${describe(list[i])}, not a finite number`);
-    }
-    out[i] = n;
   }
-  return out;
+  return list.map((x, i) => {
+    const n = toFinite(x, written);
+    if (n === undefined) {
+      throw fieldError(loc, field, `features[${i}] is ${describe(x)}, not a finite number`);
+    }
+    return n;
+  });
 }
 
 /** Checks that a meta value is JSON Cordon can store: finite numbers, no lone surrogates. */
@@ -272,8 +278,9 @@ export function resolveColumns(
     );
   if (options.requireLabel && !have.has(cols.label)) throw missing(cols.label, 'label');
   for (const role of ['id', 'source', 'text'] as const) {
-    if (cols[role] !== DEFAULT_COLUMNS[role] && !have.has(cols[role]))
+    if (cols[role] !== DEFAULT_COLUMNS[role] && !have.has(cols[role])) {
       throw missing(cols[role], role);
+    }
   }
   if (typeof cols.features === 'string') {
     if (cols.features !== DEFAULT_COLUMNS.features && !have.has(cols.features)) {
