@@ -233,3 +233,12 @@ describe('Parquet exports', () => {
     );
   });
 });
+
+describe('--json', () => {
+  it('is accepted before and after the command', async () => {
+    await cliJson<Snap>(dir, 'ingest', 'mail', 'mail.jsonl');
+    const after = await cli(dir, 'datasets', '--json');
+    const before = await cli(dir, '--json', 'datasets');
+    expect(JSON.parse(after.stdout)).toEqual(JSON.parse(before.stdout));
+  });
+});

@@ -26,6 +26,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       'workspace folder (default: $CORDON_WORKSPACE or the nearest .cordon)',
     )
     .option('--json', 'print machine-readable JSON')
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
@@ -40,6 +41,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
     registerVerify,
   ]) {
     register(program, io);
+  }
+  // --json works before or after the command name; a command may give it a value of its own.
+  for (const command of program.commands) {
+    if (!command.options.some((o) => o.long === '--json'))
+      command.option('--json', 'print machine-readable JSON');
   }
   try {
     await program.parseAsync(argv, { from: 'user' });

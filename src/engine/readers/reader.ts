@@ -27,6 +27,12 @@ export interface ReadOptions {
   defaultSource: string | null;
   /** When true (default), a row without a label is an error naming file, line and field. */
   requireLabel: boolean;
+  /**
+   * How a row without an id is named: "derive" (default) gives the stable content-and-position id
+   * of docs/FORMATS.md, used when storing; "index" uses the 0-based row index as a string, as the
+   * scan report contract asks for files scanned directly.
+   */
+  missingId?: 'derive' | 'index';
 }
 
 /** One row read from an input, with where it came from (for error messages). */

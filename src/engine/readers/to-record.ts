@@ -65,7 +65,10 @@ export function toRecord(
   if (meta.length > 0) record.meta = Object.fromEntries(meta);
 
   const id = idOf(fields[cols.id], loc, cols.id);
-  return { id: id ?? deriveRowId(record, position), ...record };
+  return {
+    id: id ?? (options.missingId === 'index' ? String(position) : deriveRowId(record, position)),
+    ...record,
+  };
 }
 
 function describe(v: unknown): string {
