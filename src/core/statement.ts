@@ -78,3 +78,32 @@ export function subjectDigest(statement: Statement<unknown>): Digest {
     throw new CordonError('SIGNATURE_INVALID', 'statement subject has no sha256 digest');
   return d;
 }
+
+export const SCAN_PREDICATE = 'https://cordon.dev/attestation/scan/v1';
+
+/** What a signed scan asserts: this report (by digest) was produced for this snapshot. */
+export interface ScanPredicate {
+  snapshot: Digest;
+  dataset: string;
+  version: number;
+  report: { digest: Digest; schema: string };
+  summary: {
+    rows: number;
+    flaggedRows: number;
+    counts: Record<string, number>;
+    triggers: number;
+    suspiciousSources: string[];
+    skippedDetectors: string[];
+  };
+  scanner: { identity: string; keyId: string };
+  scannedAt: string;
+}
+
+export function scanStatement(root: Digest, predicate: ScanPredicate): Statement<ScanPredicate> {
+  return {
+    _type: STATEMENT_TYPE,
+    subject: [{ name: `${predicate.dataset}@${predicate.version}`, digest: { sha256: root } }],
+    predicateType: SCAN_PREDICATE,
+    predicate,
+  };
+}

@@ -6,6 +6,7 @@ import type {
   EventTable,
   IdentityTable,
   LineageRunTable,
+  ScanTable,
   SnapshotTable,
 } from './schema.js';
 
@@ -13,6 +14,7 @@ export type SnapshotRow = Selectable<SnapshotTable>;
 export type EventRow = Selectable<EventTable>;
 export type LineageRunRow = Selectable<LineageRunTable>;
 export type IdentityRow = Selectable<IdentityTable>;
+export type ScanRecordRow = Selectable<ScanTable>;
 export type DatasetRow = Selectable<Database['datasets']>;
 export type NewEvent = Omit<EventRow, 'seq'>;
 
@@ -220,6 +222,22 @@ export class MetadataStore {
     if (filter.dataset !== undefined) q = q.where('dataset', '=', filter.dataset);
     if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
     return q.orderBy('seq').execute();
+  }
+
+  async recordScan(row: ScanRecordRow, event: NewEvent): Promise<void> {
+    await this.write(async (trx) => {
+      await trx.insertInto('scans').values(row).execute();
+      await trx.insertInto('events').values(event).execute();
+    });
+  }
+
+  listScans(snapshotId: string): Promise<ScanRecordRow[]> {
+    return this.db
+      .selectFrom('scans')
+      .selectAll()
+      .where('snapshot_id', '=', snapshotId)
+      .orderBy('created_at')
+      .execute();
   }
 
   getRunByOutput(snapshotId: string): Promise<LineageRunRow | undefined> {

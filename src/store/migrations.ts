@@ -80,6 +80,25 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_scans': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('scans')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('snapshot_id', 'text', (c) => c.notNull().references('snapshots.id'))
+        .addColumn('report_digest', 'text', (c) => c.notNull())
+        .addColumn('envelope_digest', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('summary', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('scans_snapshot')
+        .on('scans')
+        .columns(['snapshot_id', 'created_at'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

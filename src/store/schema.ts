@@ -8,6 +8,17 @@ export interface Database {
   events: EventTable;
   lineage_runs: LineageRunTable;
   identities: IdentityTable;
+  scans: ScanTable;
+}
+
+export interface ScanTable {
+  id: string; // SHA-256 of the signed scan statement
+  snapshot_id: string;
+  report_digest: string; // the JSON report, stored as an object
+  envelope_digest: string;
+  actor: string;
+  created_at: string;
+  summary: string; // JSON: counts, triggers, suspicious sources
 }
 
 export interface DatasetTable {

@@ -67,7 +67,11 @@ export interface Detector<O = unknown> {
   id: string;
   /** What the detector needs and flags; written into the report. */
   meta: { kinds: IssueKind[]; needs: ('labels' | 'text' | 'features')[]; description: string };
-  run(rows: readonly ScanRow[], options: O, progress?: Progress): DetectorResult | Promise<DetectorResult>;
+  run(
+    rows: readonly ScanRow[],
+    options: O,
+    progress?: Progress,
+  ): DetectorResult | Promise<DetectorResult>;
 }
 
 /** Clamps a number into [0, 1]; NaN becomes 0. */
