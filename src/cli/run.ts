@@ -7,6 +7,7 @@ import { registerIngest } from './commands/ingest.js';
 import { registerInit } from './commands/init.js';
 import { registerLineage } from './commands/lineage.js';
 import { registerMerge } from './commands/merge.js';
+import { registerScan } from './commands/scan.js';
 import { registerVerify } from './commands/verify.js';
 import type { Io } from './io.js';
 
@@ -14,7 +15,7 @@ export const EXIT = { ok: 0, failed: 1, error: 2 } as const;
 
 /** Exit status for an error: 1 when a check failed (fail closed), 2 when the command could not run. */
 export function exitCodeOf(e: unknown): number {
-  return e instanceof CordonError && e.code === 'VERIFY_FAILED' ? EXIT.failed : EXIT.error;
+  return e instanceof CordonError && (e.code === 'VERIFY_FAILED' || e.code === 'FINDINGS') ? EXIT.failed : EXIT.error;
 }
 
 /** Runs the CLI in process: parses `argv` (without node and script), returns the exit status. */
@@ -39,6 +40,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     registerLineage,
     registerExport,
     registerVerify,
+    registerScan,
   ]) {
     register(program, io);
   }
@@ -55,9 +57,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return e.exitCode === 0 ? EXIT.ok : EXIT.error;
     }
     if (e instanceof CordonError) {
-      io.stderr(
-        `cordon: ${e.code === 'VERIFY_FAILED' ? 'verification failed' : 'error'} [${e.code}]: ${e.message}\n`,
-      );
+      const what = e.code === 'VERIFY_FAILED' ? 'verification failed' : e.code === 'FINDINGS' ? 'scan failed' : 'error';
+      io.stderr(`cordon: ${what} [${e.code}]: ${e.message}\n`);
       return exitCodeOf(e);
     }
     io.stderr(

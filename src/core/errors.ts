@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'HEAD_CONFLICT' // someone else moved the dataset head first
   | 'MERGE_CONFLICT'
   | 'VERIFY_FAILED' // integrity or signature check failed: fail closed
+  | 'FINDINGS' // a scan ran and its findings break the caller's --fail-on rules
   | 'KEY_INVALID'
   | 'SIGNATURE_INVALID'
   | 'USAGE'
