@@ -5,9 +5,13 @@
  * everyone else's.
  *
  * For each source s and kind k (every issue kind present, plus `trigger` for the rows of reported
- * triggers): f flagged of n rows in s, against F − f of N − n in the rest. One-sided Fisher exact
- * test (is s's rate higher?), p-values corrected with Holm across all sources × kinds tested.
- * A source is **suspicious** for k only when all hold:
+ * triggers): f flagged rows in s against E, the count expected if s behaved like the rest of the
+ * data **with the same labels** — E = Σ_c n(s,c) · rate of k among the rest's rows labelled c.
+ * Stratifying by label matters on real data: spam sources naturally hold more near-duplicates and
+ * odd rows than ham sources, which says nothing about poisoning. One-sided Poisson test
+ * (P[X ≥ f | λ = E]), p-values corrected with Holm across all sources × kinds tested.
+ * A source is **suspicious** for k only when k is a poisoning kind (ATTRIBUTION_POISON_KINDS; for
+ * duplicates, only when the excess is ≥ 1 % of all rows) and all hold:
  *   - corrected p < α (ATTRIBUTION_ALPHA = 0.01);
  *   - rate ratio ≥ ATTRIBUTION_MIN_RATIO (2×) — the ratio uses +0.5 / +1 smoothing so it stays
  *     finite when the rest has none;
@@ -22,7 +26,7 @@
  * compare against: nothing is suspicious. Rows without a source are grouped as NO_SOURCE.
  */
 
-import { fisherExact2x2, holm } from './stats.js';
+import { holm, poissonSf } from './stats.js';
 import { clamp01 } from './types.js';
 import type { Issue, ScanRow, SourceRisk, Trigger } from './types.js';
 
@@ -32,6 +36,24 @@ export const ATTRIBUTION_ALPHA = 0.01;
 export const ATTRIBUTION_MIN_RATIO = 2;
 /** And carry at least this many flagged rows, also in excess of the rest's rate (not a fluke). */
 export const ATTRIBUTION_MIN_FLAGGED = 5;
+/**
+ * Kinds that say something about poisoning. Secrets, PII and outliers are data hygiene: sources
+ * differ in them for innocent reasons (a mailing list is full of addresses), so they are reported
+ * per source but never make a source suspicious or raise its score.
+ */
+export const ATTRIBUTION_POISON_KINDS: readonly string[] = [
+  'label',
+  'trigger',
+  'conflicting_label',
+  'near_duplicate',
+  'exact_duplicate',
+];
+/**
+ * Duplicates make a source suspicious only when its excess is at least this share of all rows:
+ * real sources hold their own clusters of re-sent items; a flood matters when it is big enough to
+ * reweight training.
+ */
+export const ATTRIBUTION_MIN_DUPLICATE_SHARE = 0.01;
 /** Group name for rows whose source is null. */
 export const NO_SOURCE = '(none)';
 
@@ -52,11 +74,13 @@ export interface KindRisk {
   restFlagged: number;
   restRows: number;
   restRate: number;
-  /** Smoothed rate ratio ((f + 0.5)/(n + 1)) / ((F − f + 0.5)/(N − n + 1)). */
+  /** Flagged rows expected from the rest's rate within each label (label-stratified). */
+  expected: number;
+  /** Smoothed ratio (f + 0.5) / (expected + 0.5). */
   ratio: number;
-  /** f − n · restRate: flagged rows beyond what the rest's rate predicts. */
+  /** f − expected: flagged rows beyond what the rest predicts for rows with these labels. */
   excess: number;
-  /** One-sided Fisher exact p (source rate > rest rate). */
+  /** One-sided Poisson p, P(X ≥ f | λ = expected). */
   p: number;
   /** Holm-corrected across all source × kind tests. */
   pAdjusted: number;
@@ -125,25 +149,71 @@ export function attributeSources(
   }
   const kinds = [...flags.keys()].sort();
 
-  // Counts per source × kind.
-  const flaggedBy = kinds.map((k) => {
+  // Label strata: rows per (source, label) and flagged per (kind, source, label).
+  const labelIndex = new Map<string | null, number>();
+  const rowLabel = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const l = (rows[i] as ScanRow).label;
+    let c = labelIndex.get(l);
+    if (c === undefined) {
+      c = labelIndex.size;
+      labelIndex.set(l, c);
+    }
+    rowLabel[i] = c;
+  }
+  const C = labelIndex.size;
+  const cellRows = new Float64Array(S * C);
+  for (let i = 0; i < n; i++) cellRows[(rowSource[i] as number) * C + (rowLabel[i] as number)]!++;
+  const labelRows = new Float64Array(C);
+  for (let i = 0; i < S * C; i++) labelRows[i % C]! += cellRows[i] as number;
+
+  const flaggedCells = kinds.map((k) => {
     const f = flags.get(k) as Uint8Array;
-    const c = new Float64Array(S);
-    for (let i = 0; i < n; i++) if (f[i] === 1) c[rowSource[i] as number]!++;
+    const c = new Float64Array(S * C);
+    for (let i = 0; i < n; i++)
+      if (f[i] === 1) c[(rowSource[i] as number) * C + (rowLabel[i] as number)]!++;
     return c;
   });
-  const totals = flaggedBy.map((c) => c.reduce((s, v) => s + v, 0));
+  const flaggedBy = flaggedCells.map((cells) => {
+    const c = new Float64Array(S);
+    for (let i = 0; i < S * C; i++) c[Math.floor(i / C)]! += cells[i] as number;
+    return c;
+  });
+  const totals = flaggedBy.map((c) => c.reduce((sum, v) => sum + v, 0));
+  const labelFlagged = flaggedCells.map((cells) => {
+    const c = new Float64Array(C);
+    for (let i = 0; i < S * C; i++) c[i % C]! += cells[i] as number;
+    return c;
+  });
+  /** Flagged rows source s would have if each of its labels were flagged at the rest's rate. */
+  const expectedFor = (k: number, s: number): number => {
+    const F = totals[k] as number;
+    const restAll =
+      (F - (flaggedBy[k] as Float64Array)[s]!) / Math.max(1, n - (sourceRows[s] as number));
+    let e = 0;
+    for (let c = 0; c < C; c++) {
+      const ns = cellRows[s * C + c] as number;
+      if (ns === 0) continue;
+      const restRows = (labelRows[c] as number) - ns;
+      const restFlagged =
+        (labelFlagged[k] as Float64Array)[c]! - (flaggedCells[k] as Float64Array)[s * C + c]!;
+      e += ns * (restRows > 0 ? restFlagged / restRows : restAll);
+    }
+    return e;
+  };
 
-  // One-sided Fisher per cell; Holm across every cell tested.
+  // One-sided Poisson test per cell; Holm across every cell tested.
   const pvals: number[] = [];
   const cellIndex: [number, number][] = [];
+  const expected = new Map<string, number>();
   for (let k = 0; k < kinds.length; k++) {
     const F = totals[k] as number;
     if (F === 0) continue;
     for (let s = 0; s < S; s++) {
       const f = (flaggedBy[k] as Float64Array)[s] as number;
-      const rs = sourceRows[s] as number;
-      const p = S > 1 ? fisherExact2x2(f, rs - f, F - f, n - rs - (F - f)).greater : 1;
+      const e = expectedFor(k, s);
+      expected.set(`${k}:${s}`, e);
+      const p = S > 1 && f > 0 ? poissonSf(f, Math.max(e, 1e-9)) : 1;
       pvals.push(p);
       cellIndex.push([k, s]);
     }
@@ -168,20 +238,25 @@ export function attributeSources(
       const restFlagged = F - f;
       const rate = rs > 0 ? f / rs : 0;
       const restRate = restRows > 0 ? restFlagged / restRows : 0;
-      const ratio = (f + 0.5) / (rs + 1) / ((restFlagged + 0.5) / (restRows + 1));
-      const excess = f - rs * restRate;
+      const e = expected.get(`${k}:${s}`) ?? 0;
+      const ratio = (f + 0.5) / (e + 0.5);
+      const excess = f - e;
       const cell = cells.get(`${k}:${s}`) ?? { p: 1, pAdjusted: 1 };
       const evidence = -Math.log10(Math.max(cell.pAdjusted, 1e-300));
       const kindScore =
         S > 1 ? clamp01((1 - Math.exp(-evidence / 2)) * clamp01(Math.log2(ratio) / 3)) : 0;
+      const poisonKind = ATTRIBUTION_POISON_KINDS.includes(kind);
+      const duplicateKind = kind === 'near_duplicate' || kind === 'exact_duplicate';
       const suspicious =
+        poisonKind &&
+        (!duplicateKind || excess >= ATTRIBUTION_MIN_DUPLICATE_SHARE * n) &&
         S > 1 &&
         cell.pAdjusted < alpha &&
         ratio >= minRatio &&
         f >= minFlagged &&
         excess >= minFlagged;
       if (suspicious) suspiciousKinds.push(kind);
-      if (kindScore > score) score = kindScore;
+      if (poisonKind && kindScore > score) score = kindScore;
       perKind[kind] = {
         flagged: f,
         rows: rs,
@@ -191,6 +266,7 @@ export function attributeSources(
         restRate,
         ratio,
         excess,
+        expected: e,
         p: cell.p,
         pAdjusted: cell.pAdjusted,
         score: kindScore,

@@ -1,0 +1,228 @@
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { CordonError } from '../../core/errors.js';
+import { evaluateFailOn, parseFailOn } from '../../core/scan/fail-on.js';
+import { parseAttack, poison } from '../../core/scan/poison.js';
+import { ISSUE_KINDS, type ScanReport } from '../../core/scan/report.js';
+import { defaultPlan } from '../../core/scan/registry.js';
+import type { ScanRow } from '../../core/scan/types.js';
+import { DEFAULT_COLUMNS, type InputFormat } from '../../engine/readers/reader.js';
+import { renderHtmlReport } from '../../engine/scan/html-report.js';
+import { isFile, rowsFromFile, rowsFromSnapshot } from '../../engine/scan/load-rows.js';
+import { recordScan } from '../../engine/scan/record-scan.js';
+import { runScan } from '../../engine/scan/run-scan.js';
+import { loadManifest, resolveSnapshot, snapshotLabel } from '../../engine/snapshots.js';
+import { locateWorkspace, openWorkspace } from '../../engine/workspace.js';
+import { collect, globals } from '../context.js';
+import { progress, table, type Io } from '../io.js';
+
+interface ColumnFlags {
+  format?: InputFormat;
+  id: string;
+  label: string;
+  source: string;
+  text: string;
+  features: string;
+}
+
+function columnOptions(cmd: Command): Command {
+  return cmd
+    .option('--format <format>', 'jsonl, csv, parquet or folder (default: from the extension)')
+    .option('--id <col>', 'id column', DEFAULT_COLUMNS.id)
+    .option('--label <col>', 'label column', DEFAULT_COLUMNS.label)
+    .option('--source <col>', 'source column', DEFAULT_COLUMNS.source)
+    .option('--text <col>', 'text column', DEFAULT_COLUMNS.text)
+    .option(
+      '--features <cols>',
+      'features column, or a comma-separated list of numeric columns (prefix* expands)',
+      'features',
+    );
+}
+
+function readOptions(f: ColumnFlags): Parameters<typeof rowsFromFile>[2] {
+  const features =
+    f.features.includes(',') || f.features.endsWith('*')
+      ? f.features.split(',').map((s) => s.trim())
+      : f.features;
+  return {
+    columns: { id: f.id, label: f.label, source: f.source, text: f.text, features },
+    defaultSource: null,
+  };
+}
+
+async function loadRows(
+  io: Io,
+  cmd: Command,
+  target: string,
+  flags: ColumnFlags,
+): Promise<{
+  rows: ScanRow[];
+  name: string;
+  snapshot?: {
+    ws: Awaited<ReturnType<typeof openWorkspace>>;
+    row: Awaited<ReturnType<typeof resolveSnapshot>>;
+  };
+}> {
+  const path = resolve(io.cwd, target);
+  if (isFile(path)) {
+    const bar = progress(io, 'read');
+    try {
+      return {
+        rows: await rowsFromFile(path, flags.format, readOptions(flags), bar.update),
+        name: target,
+      };
+    } finally {
+      bar.stop();
+    }
+  }
+  const ws = await openWorkspace(locateWorkspace(globals(cmd).workspace, io.env, io.cwd));
+  try {
+    const row = await resolveSnapshot(ws, target);
+    return {
+      rows: await rowsFromSnapshot(ws, row),
+      name: snapshotLabel(row),
+      snapshot: { ws, row },
+    };
+  } catch (e) {
+    await ws.close();
+    throw e;
+  }
+}
+
+function printSummary(io: Io, report: ScanReport, name: string): void {
+  const s = report.summary;
+  io.stdout(
+    `Scanned ${name}: ${report.rows.toLocaleString('en')} rows, ${s.flaggedRows.toLocaleString('en')} flagged, ${report.triggers.length} trigger pattern(s), ${s.timings.totalSeconds.toFixed(1)} s\n\n`,
+  );
+  io.stdout(
+    table(
+      ['KIND', 'ROWS', 'RATE'],
+      ISSUE_KINDS.map((k) => [k, s.counts[k], `${(s.rates[k] * 100).toFixed(2)}%`]),
+    ) + '\n',
+  );
+  if (report.triggers.length) {
+    io.stdout(
+      table(
+        ['TRIGGER', 'LABEL', 'ROWS', 'SCORE'],
+        report.triggers
+          .slice(0, 5)
+          .map((t) => [t.pattern, t.label, t.rows.length, t.score.toFixed(3)]),
+      ) + '\n',
+    );
+  }
+  const suspicious = report.sources.filter((x) => x.suspicious);
+  if (suspicious.length)
+    io.stdout(
+      `Suspicious sources: ${suspicious.map((x) => `${x.source} (${x.score.toFixed(2)})`).join(', ')}\n`,
+    );
+  const skipped = s.detectors.filter((d) => d.skipped);
+  for (const d of skipped) io.stdout(`skipped ${d.id}: ${d.skipped}\n`);
+}
+
+export function registerScan(program: Command, io: Io): void {
+  columnOptions(
+    program
+      .command('scan <target>')
+      .description(
+        'scan a file or a stored snapshot for poisoning: label errors, duplicates, outliers, triggers, secrets, PII, drift, sources',
+      )
+      .option('--baseline <snapshot>', 'snapshot whose class balance is the baseline for drift')
+      .option('--json <file>', 'write the JSON report (cordon.scan/v1) here')
+      .option('--html <file>', 'write a self-contained HTML report with plots here')
+      .option(
+        '--fail-on <rules>',
+        'exit 1 when the report breaks these rules, e.g. "trigger,secret,label>5%" (see docs/SCAN.md)',
+      ),
+  ).action(
+    async (
+      target: string,
+      flags: ColumnFlags & { baseline?: string; json?: string; html?: string; failOn?: string },
+      cmd: Command,
+    ) => {
+      const rules = flags.failOn ? parseFailOn(flags.failOn) : [];
+      const { rows, name, snapshot } = await loadRows(io, cmd, target, flags);
+      try {
+        let baseline: Record<string, number> | undefined;
+        if (flags.baseline) {
+          const ws =
+            snapshot?.ws ??
+            (await openWorkspace(locateWorkspace(globals(cmd).workspace, io.env, io.cwd)));
+          try {
+            const base = await resolveSnapshot(ws, flags.baseline);
+            baseline = {};
+            for (const e of (await loadManifest(ws, base)).entries)
+              if (e.label !== null) baseline[e.label] = (baseline[e.label] ?? 0) + 1;
+          } finally {
+            if (!snapshot) await ws.close();
+          }
+        }
+        const bar = progress(io, 'scan', 100);
+        let report: ScanReport;
+        try {
+          report = await runScan(rows, {
+            ...defaultPlan(baseline ? { baseline } : {}),
+            onProgress: (_d, f) => bar.update(Math.round(f * 100)),
+          });
+        } finally {
+          bar.stop();
+        }
+        if (flags.json)
+          await writeFile(resolve(io.cwd, flags.json), JSON.stringify(report, null, 1) + '\n');
+        if (flags.html)
+          await writeFile(
+            resolve(io.cwd, flags.html),
+            renderHtmlReport(report, rows, `Cordon scan of ${name}`),
+          );
+        if (snapshot) {
+          const recorded = await recordScan(snapshot.ws, snapshot.row, report);
+          io.stdout(
+            `Recorded signed scan ${recorded.id.slice(0, 12)} of ${name} (report ${recorded.reportDigest.slice(0, 12)})\n`,
+          );
+        }
+        printSummary(io, report, name);
+        const reasons = evaluateFailOn(report, rules);
+        if (reasons.length)
+          throw new CordonError(
+            'FINDINGS',
+            `--fail-on ${flags.failOn ?? ''}: ${reasons.join('; ')}`,
+          );
+      } finally {
+        await snapshot?.ws.close();
+      }
+    },
+  );
+
+  columnOptions(
+    program
+      .command('poison <input>')
+      .description(
+        'write a poisoned copy of a labelled file with ground truth, for testing detectors',
+      )
+      .requiredOption('--out <file>', 'poisoned JSONL to write')
+      .requiredOption('--attack <spec>', 'attack spec, repeatable (see docs/SCAN.md)', collect)
+      .option('--truth <file>', 'ground truth JSON to write')
+      .option('--seed <n>', 'random seed', '1'),
+  ).action(
+    async (
+      input: string,
+      flags: ColumnFlags & { out: string; attack: string[]; truth?: string; seed: string },
+    ) => {
+      const rows = await rowsFromFile(resolve(io.cwd, input), flags.format, readOptions(flags));
+      const { rows: poisoned, truth } = poison(
+        rows,
+        flags.attack.map(parseAttack),
+        Number(flags.seed),
+      );
+      await writeFile(
+        resolve(io.cwd, flags.out),
+        poisoned.map((r) => JSON.stringify(r)).join('\n') + '\n',
+      );
+      if (flags.truth)
+        await writeFile(resolve(io.cwd, flags.truth), JSON.stringify(truth, null, 1) + '\n');
+      io.stdout(
+        `Wrote ${poisoned.length} rows to ${flags.out}; ${Object.keys(truth.rows).length} poisoned\n`,
+      );
+    },
+  );
+}
