@@ -168,7 +168,8 @@ export function poison(
             'USAGE',
             `patch attack needs square pixel vectors; row ${rows[i]!.id} has ${f.length} values`,
           );
-        const max = Math.max(...input.slice(0, 200).flatMap((r) => r.features ?? [0]));
+        let max = 0;
+        for (const r of input.slice(0, 200)) for (const v of r.features ?? []) if (v > max) max = v;
         for (let y = side - 1 - a.size; y < side - 1; y++)
           for (let x = side - 1 - a.size; x < side - 1; x++) f[y * side + x] = max;
         rows[i]!.label = a.target;

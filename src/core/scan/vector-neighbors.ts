@@ -835,10 +835,23 @@ export interface NeighborContext {
     skippedNonFinite: number;
     skippedWrongLength: number;
     skippedZeroVector: number;
+    /** Whether feature columns were z-scored (they were in different units). */
+    standardized?: boolean;
     rowsWithText: number;
     textFeaturesUsed: string[];
   };
 }
+
+/**
+ * A row is a kNN label issue only when at least this share of its neighbours' weight is against
+ * its label: a clear majority, not a borderline plurality (rows between classes are common in
+ * real data and are confident learning's business). Measured on wine, breast cancer and digits with
+ * 5 % flips: plurality alone gave precision 0.25–0.67; 0.7 gave 0.71–0.75 at unchanged recall.
+ */
+export const KNN_LABEL_MIN_AGAINST = 0.7;
+
+/** Largest/median column scale above which feature columns count as different units (z-scored). */
+export const NEIGHBOR_UNIT_RATIO = 10;
 
 export interface NeighborOptions {
   k?: number;
@@ -907,6 +920,37 @@ export function textFeatures(text: string, out: Float64Array, at: number): void 
   out[at + 8] = nt > 0 ? distinct / nt : 0;
 }
 
+/**
+ * Columns in different units (a table with one column in thousands and another in fractions)
+ * would let the largest dominate every distance, so such data is z-scored per column. Data whose
+ * columns share one scale (pixels, embeddings) is left as it is: z-scoring would blow up the
+ * noise of near-constant columns such as image borders. "Different units" means the largest
+ * per-column maximum |x| exceeds the median one by more than NEIGHBOR_UNIT_RATIO.
+ */
+function scaleColumns(
+  vectors: number[][],
+  dim: number,
+  stats: NeighborContext['stats'],
+): number[][] {
+  const maxAbs = new Float64Array(dim);
+  for (const v of vectors)
+    for (let d = 0; d < dim; d++)
+      maxAbs[d] = Math.max(maxAbs[d] as number, Math.abs(v[d] as number));
+  const sorted = Float64Array.from(maxAbs).sort();
+  const med = sorted[Math.floor(dim / 2)] as number;
+  const top = sorted[dim - 1] as number;
+  stats.standardized = med > 0 && top / med > NEIGHBOR_UNIT_RATIO;
+  if (!stats.standardized) return vectors;
+  const n = vectors.length;
+  const mean = new Float64Array(dim);
+  const sd = new Float64Array(dim);
+  for (const v of vectors) for (let d = 0; d < dim; d++) mean[d]! += (v[d] as number) / n;
+  for (const v of vectors)
+    for (let d = 0; d < dim; d++) sd[d]! += ((v[d] as number) - (mean[d] as number)) ** 2 / n;
+  for (let d = 0; d < dim; d++) sd[d] = Math.sqrt(sd[d] as number) || 1;
+  return vectors.map((v) => v.map((x, d) => (x - (mean[d] as number)) / (sd[d] as number)));
+}
+
 function buildFeatureSpace(
   rows: readonly ScanRow[],
   options: NeighborOptions,
@@ -951,7 +995,11 @@ function buildFeatureSpace(
   }
   if (keep.length < 2) return { space: null, skipped: 'fewer than 2 usable feature vectors' };
   const vectors = packVectors(
-    keep.map((i) => (rows[i] as ScanRow).features as number[]),
+    scaleColumns(
+      keep.map((i) => (rows[i] as ScanRow).features as number[]),
+      dim,
+      stats,
+    ),
     metric,
   );
   const graph = knnGraph(vectors, options.k ?? KNN_K, {
@@ -1475,6 +1523,7 @@ export function findKnnLabelIssues(
     const own = votes.get(row.label) ?? 0;
     if (top === row.label || own >= topW) continue;
     const against = 1 - own / total;
+    if (against < KNN_LABEL_MIN_AGAINST) continue;
     flaggedByLabel.set(row.label, (flaggedByLabel.get(row.label) ?? 0) + 1);
     issues.push({
       kind: 'label',
