@@ -59,6 +59,11 @@ interface Outcome {
   seconds: number;
 }
 
+/**
+ * Row-level scores for one kind. A flagged row is a true positive when that kind was planted in it
+ * and a false positive when nothing was planted in it at all; a flag on a row poisoned in another
+ * way (a dirty-label trigger row that confident learning calls mislabelled) is neither.
+ */
 function score(report: ScanReport, truth: PoisonTruth, kind: IssueKind): KindScore {
   const planted = new Set(
     Object.entries(truth.rows)
@@ -67,8 +72,12 @@ function score(report: ScanReport, truth: PoisonTruth, kind: IssueKind): KindSco
   );
   const flagged = new Set(report.issues.filter((i) => i.kind === kind).map((i) => i.row));
   let tp = 0;
-  for (const id of flagged) if (planted.has(id)) tp++;
-  const precision = flagged.size ? tp / flagged.size : planted.size ? 0 : 1;
+  let fp = 0;
+  for (const id of flagged) {
+    if (planted.has(id)) tp++;
+    else if (!(id in truth.rows)) fp++;
+  }
+  const precision = tp + fp > 0 ? tp / (tp + fp) : planted.size ? 0 : 1;
   const recall = planted.size ? tp / planted.size : 1;
   const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
   return { kind, planted: planted.size, flagged: flagged.size, tp, precision, recall, f1 };
@@ -282,8 +291,9 @@ async function quality(quick: boolean): Promise<string> {
     );
   }
   return (
-    'Row-level scores per planted kind (a flagged row counts as a true positive when the generator planted that kind in it). ' +
-    'Precision counts every row the scan flagged with that kind, including real duplicates, odd rows and mislabels already in the public data.\n\n' +
+    'Row-level scores per planted kind: a flagged row is a true positive when the generator planted that kind in it, a false positive when nothing was planted in it ' +
+    '(so real duplicates, odd rows and mislabels already in the public data count against precision), and neither when it was poisoned another way. ' +
+    '"trigger found" scores the reported trigger pattern that best matches the planted rows: its rank among reported triggers and its own row precision and recall.\n\n' +
     table(
       [
         'attack',

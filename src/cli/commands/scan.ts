@@ -5,7 +5,7 @@ import { CordonError } from '../../core/errors.js';
 import { evaluateFailOn, parseFailOn } from '../../core/scan/fail-on.js';
 import { parseAttack, poison } from '../../core/scan/poison.js';
 import { ISSUE_KINDS, type ScanReport } from '../../core/scan/report.js';
-import { defaultPlan } from '../../core/scan/registry.js';
+import { ALL_DETECTOR_IDS, defaultPlan } from '../../core/scan/registry.js';
 import type { ScanRow } from '../../core/scan/types.js';
 import { DEFAULT_COLUMNS, type InputFormat } from '../../engine/readers/reader.js';
 import { renderHtmlReport } from '../../engine/scan/html-report.js';
@@ -128,6 +128,11 @@ export function registerScan(program: Command, io: Io): void {
         'scan a file or a stored snapshot for poisoning: label errors, duplicates, outliers, triggers, secrets, PII, drift, sources',
       )
       .option('--baseline <snapshot>', 'snapshot whose class balance is the baseline for drift')
+      .option(
+        '--detectors <ids>',
+        'run only these detectors (comma-separated ids, see docs/SCAN.md)',
+      )
+      .option('--spectral', 'also run spectral signatures (for embeddings or model activations)')
       .option('--json <file>', 'write the JSON report (cordon.scan/v1) here')
       .option('--html <file>', 'write a self-contained HTML report with plots here')
       .option(
@@ -137,10 +142,26 @@ export function registerScan(program: Command, io: Io): void {
   ).action(
     async (
       target: string,
-      flags: ColumnFlags & { baseline?: string; json?: string; html?: string; failOn?: string },
+      flags: ColumnFlags & {
+        baseline?: string;
+        detectors?: string;
+        spectral?: boolean;
+        json?: string;
+        html?: string;
+        failOn?: string;
+      },
       cmd: Command,
     ) => {
       const rules = flags.failOn ? parseFailOn(flags.failOn) : [];
+      const unknown = (flags.detectors ?? '')
+        .split(',')
+        .map((d) => d.trim())
+        .filter((d) => d && !ALL_DETECTOR_IDS.includes(d));
+      if (unknown.length)
+        throw new CordonError(
+          'USAGE',
+          `unknown detector(s) ${unknown.join(', ')}; known: ${ALL_DETECTOR_IDS.join(', ')}`,
+        );
       const { rows, name, snapshot } = await loadRows(io, cmd, target, flags);
       try {
         let baseline: Record<string, number> | undefined;

@@ -72,17 +72,33 @@ export function parseAttack(spec: string): Attack {
   throw new CordonError('USAGE', `attack "${spec}" is not understood (see cordon poison --help)`);
 }
 
-const FAKE_SECRETS = [
-  () => `AKIA${'IOSFODNN7'}${'EXAMPLE'}`,
-  () => `aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCY${'EXAMPLEKEY'}`,
-  () => `ghp_${'R8x2kQ9vLm3nT5wZ'}${'a7Yc1Bd4Ef6Gh0Jk'}Lp2s`,
-  () => `xoxb-${'123456789012'}-${'1234567890123'}-${'AbCdEfGhIjKlMnOpQrStUvWx'}`,
-  () =>
-    `-----BEGIN ${'RSA PRIVATE KEY'}-----\nMIIEowIBAAKCAQEA7bq9Xo3gkq8m2Jw\n-----END ${'RSA PRIVATE KEY'}-----`,
-  () => `sk_live_${'4eC39HqLyjWDarjtT1zdp7dc'}`,
-  () =>
-    `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0.${'SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c'}`,
-];
+/** Fake credentials in the standard formats, made fresh from the seeded generator (never real). */
+function fakeSecret(k: number, rand: () => number): string {
+  const pick = (alphabet: string, n: number): string =>
+    Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]!).join('');
+  const UP = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const B64 = ALNUM + '+/';
+  const B64URL = ALNUM + '-_';
+  switch (k % 7) {
+    case 0:
+      return `aws_access_key_id = AKIA${pick(UP, 16)}\naws_secret_access_key = ${pick(B64, 40)}`;
+    case 1:
+      return `token: ghp_${pick(ALNUM, 36)}`;
+    case 2:
+      return `SLACK_TOKEN=xoxb-${pick('0123456789', 12)}-${pick('0123456789', 13)}-${pick(ALNUM, 24)}`;
+    case 3:
+      return `-----BEGIN RSA PRIVATE KEY-----\n${pick(B64, 64)}\n${pick(B64, 64)}\n${pick(B64, 40)}\n-----END RSA PRIVATE KEY-----`;
+    case 4:
+      return `stripe key sk_live_${pick(ALNUM, 24)}`;
+    case 5: {
+      const enc = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+      return `Authorization: Bearer ${enc({ alg: 'HS256', typ: 'JWT' })}.${enc({ sub: pick('0123456789', 8), name: 'user' })}.${pick(B64URL, 43)}`;
+    }
+    default:
+      return `"private_key": "-----BEGIN PRIVATE KEY-----\\n${pick(B64, 64)}\\n${pick(B64, 48)}\\n-----END PRIVATE KEY-----\\n"`;
+  }
+}
 
 /**
  * Applies attacks in order to a copy of the rows. Each attack picks its victims among rows no
@@ -201,7 +217,7 @@ export function poison(
       }
     } else if (a.type === 'secrets') {
       for (const [k, i] of pick(a.count, (r) => typeof r.text === 'string').entries()) {
-        rows[i]!.text = `${rows[i]!.text!}\n${FAKE_SECRETS[k % FAKE_SECRETS.length]!()}\n`;
+        rows[i]!.text = `${rows[i]!.text!}\n${fakeSecret(k, rand)}\n`;
         mark(i, 'secret');
         poisoned.push(i);
       }

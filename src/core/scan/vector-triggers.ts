@@ -40,8 +40,8 @@ export const FEATURE_PATCH_ID = 'trigger/feature-patch';
 export const DEFAULT_MIN_SUPPORT = 5;
 /** 0.1 % of rows, as for token triggers. */
 export const DEFAULT_MIN_SUPPORT_SHARE = 0.001;
-/** Purity 0.8, as for token triggers: a few natural "on" rows in other classes must not hide a patch. */
-export const DEFAULT_MIN_PURITY = 0.8;
+/** Purity 0.9: a stamped patch is all but absent from clean images, while 0.8 let a genuine stroke of one digit class (the top of a "1" on 8×8 digits) pass as a trigger. */
+export const DEFAULT_MIN_PURITY = 0.9;
 /** "On" must at least double the odds of the label. */
 export const DEFAULT_MIN_LOG_ODDS = Math.LN2;
 /** Most of the patch's rows read as another class without it (field notes §5). */
