@@ -186,8 +186,8 @@ export function poison(
           );
         let max = 0;
         for (const r of input.slice(0, 200)) for (const v of r.features ?? []) if (v > max) max = v;
-        for (let y = side - 1 - a.size; y < side - 1; y++)
-          for (let x = side - 1 - a.size; x < side - 1; x++) f[y * side + x] = max;
+        for (let y = side - a.size; y < side; y++)
+          for (let x = side - a.size; x < side; x++) f[y * side + x] = max;
         rows[i]!.label = a.target;
         mark(i, 'trigger');
         ids.push(rows[i]!.id);
