@@ -110,14 +110,34 @@ async function main(): Promise<void> {
   await cordon(['ingest', 'spam', 'partner-feed.jsonl', '--append', '-m', 'partner feed, week 47']);
   await cordon(['diff', 'spam@1', 'spam@2', '--limit', '3']);
 
-  step('5. Verify every stored snapshot: signatures, Merkle roots, every record');
+  step(
+    '5. Scan the new version for poisoning against the known-good baseline; fail on triggers or a suspicious source',
+  );
+  await cordon(
+    [
+      'scan',
+      'spam@2',
+      '--baseline',
+      'spam@known-good',
+      '--json',
+      'scan-spam-v2.json',
+      '--html',
+      'scan-spam-v2.html',
+      '--fail-on',
+      'triggers,sources',
+    ],
+    'fail',
+  );
+  process.stdout.write(`(HTML report with plots: ${join(base, 'scan-spam-v2.html')})\n`);
+
+  step('6. Verify every stored snapshot: signatures, Merkle roots, every record');
   await cordon(['verify']);
 
-  step('6. Export for training and verify the export, as a training job would');
+  step('7. Export for training and verify the export, as a training job would');
   await cordon(['export', 'spam@2', '--out', 'export/spam-v2']);
   await cordon(['verify', 'export/spam-v2', '--key', '.cordon/keys/demo-steward.pub']);
 
-  step('7. Tamper with a copy: flip one label in the training file; verification fails closed');
+  step('8. Tamper with a copy: flip one label in the training file; verification fails closed');
   cpSync(join(base, 'export/spam-v2'), join(base, 'export/tampered'), { recursive: true });
   const file = join(base, 'export/tampered/records.jsonl');
   const lines = readFileSync(file, 'utf8').split('\n');
@@ -140,7 +160,7 @@ async function main(): Promise<void> {
   await cordon(['log', 'spam']);
   await cordon(['events', 'spam']);
 
-  step('9. Lineage as OpenLineage RunEvents (for a lineage server) and signed SLSA provenance');
+  step('10. Lineage as OpenLineage RunEvents (for a lineage server) and signed SLSA provenance');
   await cordon(
     ['lineage', 'spam-train', '--format', 'openlineage'],
     'ok',
