@@ -11,7 +11,7 @@ import { DEFAULT_COLUMNS, type InputFormat } from '../../engine/readers/reader.j
 import { renderHtmlReport } from '../../engine/scan/html-report.js';
 import { isFile, rowsFromFile, rowsFromSnapshot } from '../../engine/scan/load-rows.js';
 import { recordScan } from '../../engine/scan/record-scan.js';
-import { runScan } from '../../engine/scan/run-scan.js';
+import { OFFLOAD, runScan } from '../../engine/scan/run-scan.js';
 import { loadManifest, resolveSnapshot, snapshotLabel } from '../../engine/snapshots.js';
 import { locateWorkspace, openWorkspace } from '../../engine/workspace.js';
 import { collect, globals } from '../context.js';
@@ -181,8 +181,14 @@ export function registerScan(program: Command, io: Io): void {
         const bar = progress(io, 'scan', 100);
         let report: ScanReport;
         try {
+          const plan = defaultPlan({
+            ...(baseline ? { baseline } : {}),
+            ...(flags.detectors ? { only: flags.detectors.split(',').map((d) => d.trim()) } : {}),
+            spectral: Boolean(flags.spectral),
+          });
           report = await runScan(rows, {
-            ...defaultPlan(baseline ? { baseline } : {}),
+            ...plan,
+            offload: OFFLOAD,
             onProgress: (_d, f) => bar.update(Math.round(f * 100)),
           });
         } finally {
