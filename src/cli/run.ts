@@ -15,7 +15,9 @@ export const EXIT = { ok: 0, failed: 1, error: 2 } as const;
 
 /** Exit status for an error: 1 when a check failed (fail closed), 2 when the command could not run. */
 export function exitCodeOf(e: unknown): number {
-  return e instanceof CordonError && (e.code === 'VERIFY_FAILED' || e.code === 'FINDINGS') ? EXIT.failed : EXIT.error;
+  return e instanceof CordonError && (e.code === 'VERIFY_FAILED' || e.code === 'FINDINGS')
+    ? EXIT.failed
+    : EXIT.error;
 }
 
 /** Runs the CLI in process: parses `argv` (without node and script), returns the exit status. */
@@ -57,7 +59,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return e.exitCode === 0 ? EXIT.ok : EXIT.error;
     }
     if (e instanceof CordonError) {
-      const what = e.code === 'VERIFY_FAILED' ? 'verification failed' : e.code === 'FINDINGS' ? 'scan failed' : 'error';
+      const what =
+        e.code === 'VERIFY_FAILED'
+          ? 'verification failed'
+          : e.code === 'FINDINGS'
+            ? 'scan failed'
+            : 'error';
       io.stderr(`cordon: ${what} [${e.code}]: ${e.message}\n`);
       return exitCodeOf(e);
     }

@@ -55,9 +55,9 @@ function withSharedNeighbors(detectors: Detector[]): Detector[] {
  */
 export function defaultPlan(options: PlanOptions = {}): Plan {
   const all: { detector: Detector; options: unknown }[] = [
-    { detector: exactDuplicates as Detector, options: {} },
-    { detector: minhashNearDuplicates as Detector, options: {} },
-    { detector: labelConfidentLearning as Detector, options: {} },
+    { detector: exactDuplicates, options: {} },
+    { detector: minhashNearDuplicates, options: {} },
+    { detector: labelConfidentLearning, options: {} },
     ...withSharedNeighbors([
       vectorNearDuplicates as Detector,
       knnOutlierDetector as Detector,
@@ -66,13 +66,13 @@ export function defaultPlan(options: PlanOptions = {}): Plan {
       detector,
       options: {},
     })),
-    { detector: tokenStatDetector as Detector, options: {} },
-    { detector: featurePatchDetector as Detector, options: {} },
-    { detector: spectralDetector as Detector, options: {} },
-    { detector: secretsDetector as Detector, options: {} },
-    { detector: piiDetector as Detector, options: {} },
+    { detector: tokenStatDetector, options: {} },
+    { detector: featurePatchDetector, options: {} },
+    { detector: spectralDetector, options: {} },
+    { detector: secretsDetector, options: {} },
+    { detector: piiDetector, options: {} },
     {
-      detector: classBalanceDetector as Detector,
+      detector: classBalanceDetector,
       options: options.baseline ? { baseline: options.baseline } : {},
     },
   ];
