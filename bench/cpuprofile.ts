@@ -25,8 +25,20 @@ export interface ProfileLine {
   share: number;
 }
 
+/** One thread's span on the run's clock (ms from the first profile's start) and where it waited. */
+export interface ThreadSpan {
+  id: string;
+  startMs: number;
+  endMs: number;
+  idleMs: number;
+  gcMs: number;
+  /** Self time in Node's module loader (node:internal/modules/*): start-up cost. */
+  moduleLoadMs: number;
+}
+
 export interface ThreadSummary {
   thread: string;
+  spans: ThreadSpan[];
   /** Profiled wall time of the thread (ms); for workers, the sum over workers. */
   totalMs: number;
   functions: ProfileLine[];
@@ -60,13 +72,28 @@ function top(map: Map<string, number>, total: number, n: number): ProfileLine[] 
 export function summariseProfiles(dir: string, roots: string[], n = 12): ThreadSummary[] {
   const groups = new Map<
     string,
-    { total: number; fns: Map<string, number>; files: Map<string, number> }
+    { total: number; fns: Map<string, number>; files: Map<string, number>; spans: ThreadSpan[] }
   >();
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
-    const thread = f.split('.')[4] === '0' ? 'main thread' : 'worker threads';
-    const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile;
+  const loaded = readdirSync(dir)
+    .filter((x) => x.endsWith('.cpuprofile'))
+    .map((f) => ({
+      tid: f.split('.')[4] ?? '?',
+      p: JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile,
+    }));
+  const t0 = Math.min(...loaded.map((x) => x.p.startTime));
+  for (const { tid, p } of loaded) {
+    const thread = tid === '0' ? 'main thread' : 'worker threads';
     let g = groups.get(thread);
-    if (!g) groups.set(thread, (g = { total: 0, fns: new Map(), files: new Map() }));
+    if (!g) groups.set(thread, (g = { total: 0, fns: new Map(), files: new Map(), spans: [] }));
+    const span: ThreadSpan = {
+      id: tid === '0' ? 'main' : `worker ${tid}`,
+      startMs: (p.startTime - t0) / 1000,
+      endMs: (p.endTime - t0) / 1000,
+      idleMs: 0,
+      gcMs: 0,
+      moduleLoadMs: 0,
+    };
+    g.spans.push(span);
     const byId = new Map(p.nodes.map((node) => [node.id, node.callFrame]));
     const samples = p.samples ?? [];
     const deltas = p.timeDeltas ?? [];
@@ -80,6 +107,9 @@ export function summariseProfiles(dir: string, roots: string[], n = 12): ThreadS
       const fn = cf.functionName || '(anonymous)';
       add(g.fns, cf.url ? `${fn} (${file}:${cf.lineNumber + 1})` : fn, us);
       add(g.files, cf.url ? file : fn, us);
+      if (fn === '(idle)') span.idleMs += us / 1000;
+      else if (fn === '(garbage collector)') span.gcMs += us / 1000;
+      else if (cf.url.startsWith('node:internal/modules/')) span.moduleLoadMs += us / 1000;
     }
     g.total += total;
   }
@@ -87,6 +117,7 @@ export function summariseProfiles(dir: string, roots: string[], n = 12): ThreadS
     .sort((a, b) => (a[0] < b[0] ? -1 : 1))
     .map(([thread, g]) => ({
       thread,
+      spans: g.spans.sort((a, b) => a.startMs - b.startMs),
       totalMs: g.total / 1000,
       functions: top(g.fns, g.total, n),
       files: top(g.files, g.total, Math.min(n, 8)),

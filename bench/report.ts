@@ -90,7 +90,21 @@ export function profileBlock(title: string, threads: ThreadSummary[]): string {
   if (threads.length === 0) return '';
   const parts = [`<details><summary>${title}</summary>\n`];
   for (const t of threads) {
-    parts.push(`\n**${t.thread}** — ${sec(t.totalMs)} of samples. Top self time by function:\n\n`);
+    parts.push(`\n**${t.thread}** — ${sec(t.totalMs)} of samples.\n\n`);
+    parts.push(
+      table(
+        ['thread', 'runs from', 'to', 'idle', 'GC', 'module loader (self)'],
+        t.spans.map((s) => [
+          s.id,
+          `+${sec(s.startMs)}`,
+          `+${sec(s.endMs)}`,
+          sec(s.idleMs),
+          sec(s.gcMs),
+          sec(s.moduleLoadMs),
+        ]),
+      ),
+    );
+    parts.push('\nTop self time by function:\n\n');
     parts.push(
       table(
         ['function (file:line)', 'self', 'share'],
@@ -101,7 +115,7 @@ export function profileBlock(title: string, threads: ThreadSummary[]): string {
     parts.push(
       table(
         ['file', 'self', 'share'],
-        t.files.map((f) => [`\`${f.name}\``, sec(f.ms), pct(f.share)]),
+        t.files.map((f) => [`\`${f.name.replaceAll('|', '\\|')}\``, sec(f.ms), pct(f.share)]),
       ),
     );
   }

@@ -25,7 +25,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { availableParallelism, release, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -65,6 +65,8 @@ import {
 } from './report.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The checkout whose built CLI is measured (this one unless --cli). */
+let CLI_ROOT = REPO;
 const DOC = join(REPO, 'docs/BENCHMARKS.md');
 const TARGETS = ['ingest', 'verify', 'diff'] as const;
 type Target = (typeof TARGETS)[number];
@@ -85,6 +87,8 @@ const { values: flags } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     'no-profile': { type: 'boolean', default: false },
     'timeout-min': { type: 'string', default: '30' },
+    'wait-idle': { type: 'string' },
+    cli: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -97,10 +101,13 @@ if (flags.help) {
       '  --only <target>    ingest, verify or diff (repeatable or comma-separated)',
       '  --reps <n>         repetitions of every timed command (default 3 ingest, 5 verify, 5 diff)',
       '  --keep             keep the generated data and workspaces',
-      '  --dir <path>       work folder (default: a new folder under the system temp folder)',
+      '  --dir <path>       create the work folder in <path> (default: the system temp folder)',
       '  --no-profile       skip the extra `node --cpu-prof` run per target',
       '  --write / --no-write   force / skip updating docs/BENCHMARKS.md',
       '  --timeout-min <m>  kill a command after m minutes (default 30)',
+      '  --cli <dir>        measure the built CLI (bin/, dist/src/) of another checkout of Cordon',
+      '  --wait-idle <m>    before each target, wait up to m minutes for the 1-minute load',
+      '                     average to drop below half the CPU count (for shared machines)',
       '',
     ].join('\n'),
   );
@@ -125,6 +132,8 @@ const reps = (full: number): number => repsOverride ?? (quick ? 3 : full);
 const profile = !flags['no-profile'];
 const timeoutMs = Number(flags['timeout-min']) * 60_000;
 const writeToDoc = !flags['no-write'] && (!quick || flags.write);
+if (flags.cli) CLI_ROOT = resolve(flags.cli);
+const waitIdleMs = flags['wait-idle'] === undefined ? 0 : Number(flags['wait-idle']) * 60_000;
 
 const SIZES = quick
   ? {
@@ -139,8 +148,9 @@ const SIZES = quick
 // ---------------------------------------------------------------------------------------------
 // Work folder, frozen build, child processes
 
-const work = flags.dir ? resolve(flags.dir) : mkdtempSync(join(tmpdir(), 'cordon-bench-store-'));
-mkdirSync(work, { recursive: true });
+// A new folder in any case (inside --dir when given), so that cleanup never removes anything else.
+if (flags.dir) mkdirSync(resolve(flags.dir), { recursive: true });
+const work = mkdtempSync(join(flags.dir ? resolve(flags.dir) : tmpdir(), 'cordon-bench-store-'));
 const scratch = join(work, 'scratch');
 mkdirSync(scratch, { recursive: true });
 const build = join(work, 'build');
@@ -163,14 +173,33 @@ process.on('SIGINT', () => {
 
 /** Copies bin/ and dist/src so that concurrent rebuilds of dist/ cannot change the code measured. */
 function freezeBuild(): void {
-  if (!existsSync(join(REPO, 'dist/src/cli/main.js'))) {
-    throw new Error('dist/src/cli/main.js is missing: run "npm run build" first');
+  if (!existsSync(join(CLI_ROOT, 'dist/src/cli/main.js'))) {
+    throw new Error(`${CLI_ROOT}/dist/src/cli/main.js is missing: run "npm run build" first`);
   }
   rmSync(build, { recursive: true, force: true });
-  cpSync(join(REPO, 'bin/cordon.js'), BIN);
-  cpSync(join(REPO, 'dist/src'), join(build, 'dist/src'), { recursive: true });
+  cpSync(join(CLI_ROOT, 'bin/cordon.js'), BIN);
+  cpSync(join(CLI_ROOT, 'dist/src'), join(build, 'dist/src'), { recursive: true });
   cpSync(join(REPO, 'package.json'), join(build, 'package.json'));
   symlinkSync(join(REPO, 'node_modules'), join(build, 'node_modules'), 'dir');
+}
+
+/** 1-minute load averages sampled before each command of the current target. */
+let loadSamples: number[] = [];
+
+/** With --wait-idle: waits (bounded) until the machine's load drops below half its CPUs. */
+async function waitForIdle(): Promise<string | undefined> {
+  if (waitIdleMs <= 0) return undefined;
+  const limit = availableParallelism() / 2;
+  const started = Date.now();
+  while (loadavg()[0]! >= limit && Date.now() - started < waitIdleMs) {
+    log(`  waiting for the load average (${loadavg()[0]!.toFixed(2)}) to drop below ${limit}`);
+    await new Promise((r) => setTimeout(r, 15_000));
+  }
+  const waited = (Date.now() - started) / 1000;
+  const now = loadavg()[0]!;
+  return waited < 1
+    ? undefined
+    : `waited ${waited.toFixed(0)} s for the load average to drop below ${limit} (${now < limit ? 'it did' : `it was still ${now.toFixed(2)}`})`;
 }
 
 class StepError extends Error {
@@ -194,6 +223,7 @@ async function cordon(
   args: string[],
   opts: { stdout?: 'capture' | 'ignore'; nodeFlags?: string[]; rss?: boolean } = {},
 ): Promise<RunResult> {
+  loadSamples.push(loadavg()[0]!);
   const r = await measure(process.execPath, [...(opts.nodeFlags ?? []), BIN, ...args], {
     cwd: work,
     stdout: opts.stdout ?? 'capture',
@@ -208,6 +238,7 @@ async function cordon(
 
 /** Runs a shell pipeline, measured (wall time only). */
 async function shell(step: string, script: string, ...args: string[]): Promise<RunResult> {
+  loadSamples.push(loadavg()[0]!);
   const r = await measure('bash', ['-c', script, 'bench', ...args], {
     cwd: work,
     stdout: 'ignore',
@@ -241,7 +272,7 @@ async function cpuProfile(
     rss: false,
     nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir],
   });
-  const summary = summariseProfiles(dir, [build, REPO]);
+  const summary = summariseProfiles(dir, [build, CLI_ROOT, REPO]);
   if (flags.keep) log(`  profiles kept in ${dir}`);
   return summary;
 }
@@ -298,6 +329,9 @@ interface TargetResult {
   verdicts: Verdict[];
   notes: string[];
   profile?: ThreadSummary[] | undefined;
+  /** 1-minute load average sampled before each command of the target: min and max. */
+  load?: [number, number];
+  waited?: string;
   extra?: Record<string, unknown>;
 }
 
@@ -564,7 +598,7 @@ function environment(): Record<string, string> {
   const flagsLine = /^flags\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? '';
   const shaPath = sh('bash', ['-c', 'command -v sha256sum']);
   const shaLibcrypto = shaPath ? /libcrypto/.test(sh('ldd', [shaPath])) : false;
-  const dirty = sh('git', ['-C', REPO, 'status', '--porcelain']) !== '';
+  const dirty = sh('git', ['-C', CLI_ROOT, 'status', '--porcelain', '--untracked-files=no']) !== '';
   const fsType = sh('stat', ['-f', '-c', '%T', work]);
   return {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -577,7 +611,10 @@ function environment(): Record<string, string> {
     kernel: release(),
     sha256sum: `${sh('sha256sum', ['--version']).split('\n')[0] ?? '?'}${shaPath ? (shaLibcrypto ? ', linked with libcrypto' : ', built-in SHA-256 (not linked with OpenSSL)') : ''}`,
     fs: fsType || '?',
-    commit: `${sh('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']) || '?'}${dirty ? ' + uncommitted changes' : ''}`,
+    commit:
+      `${sh('git', ['-C', CLI_ROOT, 'rev-parse', '--short', 'HEAD']) || '?'}` +
+      `${dirty ? ' + uncommitted changes' : ''}` +
+      `${CLI_ROOT === REPO ? '' : ` (the CLI built in a separate checkout, --cli)`}`,
     rss:
       rss === 'gnu-time'
         ? '`/usr/bin/time -f %M` (ru_maxrss of the child)'
@@ -601,7 +638,12 @@ function targetSection(r: TargetResult, env: Record<string, string>): string {
   const measured = r.failure ? '—' : r.verdicts.map((v) => v.measured).join(', ');
   const goals = r.verdicts.length ? r.verdicts.map((v) => v.goal).join(', ') : '—';
   parts.push(summaryRowComment([r.title, goals, measured, result, env['date']!.slice(0, 10)]));
-  parts.push(`\n${runLine(env)}\n\nTimed command: \`${r.command}\`\n`);
+  const load = r.load
+    ? ` 1-minute load average ${r.load[0].toFixed(2)}–${r.load[1].toFixed(2)} during the target ` +
+      `(sampled before each command, on ${env['cpus']} CPUs: well above 1 means other work ` +
+      `competed with the benchmark)${r.waited ? `; ${r.waited}` : ''}.`
+    : '';
+  parts.push(`\n${runLine(env)}${load}\n\nTimed command: \`${r.command}\`\n`);
   if (r.failure) {
     parts.push(`\n**FAILED** — ${r.failure.replaceAll('\n', ' ')}\n`);
   }
@@ -718,6 +760,7 @@ const RUNNERS: Record<Target, (r: TargetResult) => Promise<void>> = {
 
 async function main(): Promise<number> {
   log(`work folder ${work}; peak RSS via ${rss}; ${quick ? 'QUICK sizes' : 'full sizes'}`);
+  if (CLI_ROOT !== REPO) log(`measuring the CLI built in ${CLI_ROOT}`);
   freezeBuild();
   const env = environment();
   const results: TargetResult[] = [];
@@ -731,12 +774,16 @@ async function main(): Promise<number> {
       verdicts: [],
       notes: [],
     };
+    const waited = await waitForIdle();
+    if (waited) res.waited = waited;
+    loadSamples = [];
     try {
       await RUNNERS[target](res);
     } catch (e) {
       res.failure = e instanceof Error ? e.message : String(e);
       log(`  FAILED: ${res.failure}`);
     }
+    if (loadSamples.length) res.load = [Math.min(...loadSamples), Math.max(...loadSamples)];
     results.push(res);
   }
 

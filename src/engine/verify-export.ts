@@ -6,7 +6,7 @@ import type { DsseEnvelope } from '../core/dsse.js';
 import { CordonError, VerifyError } from '../core/errors.js';
 import type { ManifestEntry } from '../core/manifest.js';
 import { EXPORT_FILES } from './export.js';
-import { HashPool, type LinesHash } from './hash-pool.js';
+import { HashPool, type FileHash, type LinesHash } from './hash-pool.js';
 import { safeRelativePath } from './safe-path.js';
 import { verifyParquet } from './verify-parquet.js';
 import { parseManifestStream } from './snapshots.js';
@@ -25,6 +25,8 @@ export interface ExportVerification {
 }
 
 const RANGE_BYTES = 16 << 20;
+/** Small files are hashed in batches of about this many bytes: one message per batch. */
+const BATCH_BYTES = 8 << 20;
 
 /**
  * Verifies an exported snapshot folder, as a training job does before it trains. Fails closed at
@@ -45,44 +47,66 @@ export async function verifyExport(
     );
   }
   const path = (name: string): string => join(dir, name);
-  let envelopeBytes: Buffer;
-  try {
-    envelopeBytes = await readFile(path(EXPORT_FILES.attestation));
-  } catch (cause) {
-    throw new VerifyError(EXPORT_FILES.attestation, 'missing', { cause });
-  }
-  let envelope: DsseEnvelope;
-  try {
-    envelope = JSON.parse(envelopeBytes.toString('utf8')) as DsseEnvelope;
-  } catch (cause) {
-    throw new VerifyError(EXPORT_FILES.attestation, 'not JSON', { cause });
-  }
-  const { predicate, root, id, signer } = checkStatement(
-    envelope,
-    trusted,
-    EXPORT_FILES.attestation,
-  );
-
-  const { header, entries } = await parseManifestStream(
-    fileChunks(path(EXPORT_FILES.manifest)),
-    predicate.manifest.digest,
-    EXPORT_FILES.manifest,
-  );
-  if (header.root !== root)
-    throw new VerifyError(
-      EXPORT_FILES.manifest,
-      `header root ${header.root} is not the signed root ${root}`,
-    );
-  checkManifest(entries, root, predicate, EXPORT_FILES.manifest);
-
+  // Start the hash threads and queue the files first: they boot and hash while the attestation
+  // and manifest are checked here.
   const pool = new HashPool(options.threads);
   try {
-    // Start hashing every file in the folder at once; record lines go to the same pool.
+    // Queue every file in the folder at once, largest first (so a big file does not start last
+    // and leave the other threads idle), small files in batches of about BATCH_BYTES.
     const onDisk = await listFiles(path(EXPORT_FILES.files));
-    const fileHashes = new Map(
-      onDisk.map((rel) => [rel, pool.hashFile(join(path(EXPORT_FILES.files), rel))]),
+    const sizes = await Promise.all(
+      onDisk.map(async (rel) => (await stat(join(path(EXPORT_FILES.files), rel))).size),
     );
+    const bySize = onDisk
+      .map((rel, i) => ({ rel, size: sizes[i]! }))
+      .sort((a, b) => b.size - a.size);
+    const fileHashes = new Map<string, Promise<FileHash>>();
+    for (let i = 0; i < bySize.length;) {
+      const batch: string[] = [];
+      let bytes = 0;
+      while (i < bySize.length && (batch.length === 0 || bytes + bySize[i]!.size <= BATCH_BYTES)) {
+        bytes += bySize[i]!.size;
+        batch.push(bySize[i++]!.rel);
+      }
+      const hashed = pool.hashFiles(batch.map((rel) => join(path(EXPORT_FILES.files), rel)));
+      batch.forEach((rel, k) =>
+        fileHashes.set(
+          rel,
+          hashed.then((all) => all[k]!),
+        ),
+      );
+    }
     for (const p of fileHashes.values()) p.catch(() => undefined);
+    let envelopeBytes: Buffer;
+    try {
+      envelopeBytes = await readFile(path(EXPORT_FILES.attestation));
+    } catch (cause) {
+      throw new VerifyError(EXPORT_FILES.attestation, 'missing', { cause });
+    }
+    let envelope: DsseEnvelope;
+    try {
+      envelope = JSON.parse(envelopeBytes.toString('utf8')) as DsseEnvelope;
+    } catch (cause) {
+      throw new VerifyError(EXPORT_FILES.attestation, 'not JSON', { cause });
+    }
+    const { predicate, root, id, signer } = checkStatement(
+      envelope,
+      trusted,
+      EXPORT_FILES.attestation,
+    );
+
+    const { header, entries } = await parseManifestStream(
+      fileChunks(path(EXPORT_FILES.manifest)),
+      predicate.manifest.digest,
+      EXPORT_FILES.manifest,
+    );
+    if (header.root !== root)
+      throw new VerifyError(
+        EXPORT_FILES.manifest,
+        `header root ${header.root} is not the signed root ${root}`,
+      );
+    checkManifest(entries, root, predicate, EXPORT_FILES.manifest);
+
     const ranges = await lineRanges(path(EXPORT_FILES.records));
     const results = await Promise.all(
       ranges.map(([s, e]) => pool.hashLines(path(EXPORT_FILES.records), s, e)),

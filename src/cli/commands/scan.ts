@@ -5,13 +5,9 @@ import { CordonError } from '../../core/errors.js';
 import { evaluateFailOn, parseFailOn } from '../../core/scan/fail-on.js';
 import { parseAttack, poison } from '../../core/scan/poison.js';
 import { ISSUE_KINDS, type ScanReport } from '../../core/scan/report.js';
-import { ALL_DETECTOR_IDS, defaultPlan } from '../../core/scan/registry.js';
 import type { ScanRow } from '../../core/scan/types.js';
 import { DEFAULT_COLUMNS, type InputFormat } from '../../engine/readers/reader.js';
-import { renderHtmlReport } from '../../engine/scan/html-report.js';
 import { isFile, rowsFromFile, rowsFromSnapshot } from '../../engine/scan/load-rows.js';
-import { recordScan } from '../../engine/scan/record-scan.js';
-import { OFFLOAD, runScan } from '../../engine/scan/run-scan.js';
 import { loadManifest, resolveSnapshot, snapshotLabel } from '../../engine/snapshots.js';
 import { locateWorkspace, openWorkspace } from '../../engine/workspace.js';
 import { collect, globals } from '../context.js';
@@ -152,6 +148,18 @@ export function registerScan(program: Command, io: Io): void {
       },
       cmd: Command,
     ) => {
+      // The detectors, ECharts and secretlint are loaded only when a scan runs, not on every command.
+      const [
+        { ALL_DETECTOR_IDS, defaultPlan },
+        { renderHtmlReport },
+        { recordScan },
+        { OFFLOAD, runScan },
+      ] = await Promise.all([
+        import('../../core/scan/registry.js'),
+        import('../../engine/scan/html-report.js'),
+        import('../../engine/scan/record-scan.js'),
+        import('../../engine/scan/run-scan.js'),
+      ]);
       const rules = flags.failOn ? parseFailOn(flags.failOn) : [];
       const unknown = (flags.detectors ?? '')
         .split(',')
