@@ -5,23 +5,14 @@ import { CordonError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hashing.js';
 import { commitItems, type CommitOptions } from '../../engine/commit.js';
 import { readInput } from '../../engine/readers/read-input.js';
-import {
-  DEFAULT_COLUMNS,
-  type InputFormat,
-  type ReadOptions,
-} from '../../engine/readers/reader.js';
+import type { ReadOptions } from '../../engine/readers/reader.js';
+import { columnOptions, toColumnMap, type ColumnFlags } from '../columns.js';
 import { loadManifest, resolveSnapshot, snapshotLabel } from '../../engine/snapshots.js';
 import type { SnapshotRow } from '../../store/metadata-store.js';
 import { collect, globals, printJson, withWorkspace } from '../context.js';
 import { progress, short, type Io } from '../io.js';
 
-interface ReaderFlags {
-  format?: InputFormat;
-  id: string;
-  label: string;
-  source: string;
-  text: string;
-  features: string;
+interface ReaderFlags extends ColumnFlags {
   defaultSource?: string;
   requireLabel: boolean;
   stage: string;
@@ -29,17 +20,7 @@ interface ReaderFlags {
 }
 
 function readerOptions(cmd: Command, stage: string): Command {
-  return cmd
-    .option('--format <format>', 'jsonl, csv, parquet or folder (default: from the extension)')
-    .option('--id <col>', 'id column', DEFAULT_COLUMNS.id)
-    .option('--label <col>', 'label column', DEFAULT_COLUMNS.label)
-    .option('--source <col>', 'source column', DEFAULT_COLUMNS.source)
-    .option('--text <col>', 'text column', DEFAULT_COLUMNS.text)
-    .option(
-      '--features <cols>',
-      'features column, or a comma-separated list of numeric columns (prefix* expands)',
-      'features',
-    )
+  return columnOptions(cmd)
     .option('--default-source <name>', 'source for rows that have none')
     .option('--no-require-label', 'accept rows without a label')
     .option('--stage <stage>', 'stage of the new snapshot', stage)
@@ -47,12 +28,8 @@ function readerOptions(cmd: Command, stage: string): Command {
 }
 
 function toReadOptions(f: ReaderFlags): ReadOptions {
-  const features =
-    f.features.includes(',') || f.features.endsWith('*')
-      ? f.features.split(',').map((s) => s.trim())
-      : f.features;
   return {
-    columns: { id: f.id, label: f.label, source: f.source, text: f.text, features },
+    columns: toColumnMap(f),
     defaultSource: f.defaultSource ?? null,
     requireLabel: f.requireLabel,
   };

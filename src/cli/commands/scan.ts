@@ -6,45 +6,15 @@ import { evaluateFailOn, parseFailOn } from '../../core/scan/fail-on.js';
 import { parseAttack, poison } from '../../core/scan/poison.js';
 import { ISSUE_KINDS, type ScanReport } from '../../core/scan/report.js';
 import type { ScanRow } from '../../core/scan/types.js';
-import { DEFAULT_COLUMNS, type InputFormat } from '../../engine/readers/reader.js';
 import { isFile, rowsFromFile, rowsFromSnapshot } from '../../engine/scan/load-rows.js';
 import { loadManifest, resolveSnapshot, snapshotLabel } from '../../engine/snapshots.js';
 import { locateWorkspace, openWorkspace } from '../../engine/workspace.js';
+import { columnOptions, toColumnMap, type ColumnFlags } from '../columns.js';
 import { collect, globals } from '../context.js';
 import { progress, table, type Io } from '../io.js';
 
-interface ColumnFlags {
-  format?: InputFormat;
-  id: string;
-  label: string;
-  source: string;
-  text: string;
-  features: string;
-}
-
-function columnOptions(cmd: Command): Command {
-  return cmd
-    .option('--format <format>', 'jsonl, csv, parquet or folder (default: from the extension)')
-    .option('--id <col>', 'id column', DEFAULT_COLUMNS.id)
-    .option('--label <col>', 'label column', DEFAULT_COLUMNS.label)
-    .option('--source <col>', 'source column', DEFAULT_COLUMNS.source)
-    .option('--text <col>', 'text column', DEFAULT_COLUMNS.text)
-    .option(
-      '--features <cols>',
-      'features column, or a comma-separated list of numeric columns (prefix* expands)',
-      'features',
-    );
-}
-
 function readOptions(f: ColumnFlags): Parameters<typeof rowsFromFile>[2] {
-  const features =
-    f.features.includes(',') || f.features.endsWith('*')
-      ? f.features.split(',').map((s) => s.trim())
-      : f.features;
-  return {
-    columns: { id: f.id, label: f.label, source: f.source, text: f.text, features },
-    defaultSource: null,
-  };
+  return { columns: toColumnMap(f), defaultSource: null };
 }
 
 async function loadRows(
