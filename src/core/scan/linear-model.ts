@@ -85,15 +85,21 @@ function rowProba(X: Csr, i: number, m: SoftmaxModel, p: Float64Array): void {
     const v = X.values[q]!;
     for (let k = 0; k < K; k++) p[k]! += W[f + k]! * v;
   }
-  let mx = -Infinity;
-  for (let k = 0; k < K; k++) if (p[k]! > mx) mx = p[k]!;
-  let s = 0;
-  for (let k = 0; k < K; k++) {
-    const e = Math.exp(p[k]! - mx);
-    p[k] = e;
-    s += e;
-  }
+  const s = expShifted(p, K);
   for (let k = 0; k < K; k++) p[k]! /= s;
+}
+
+/** Replaces z[0..K) by exp(z − max z) (unnormalised softmax, overflow-safe); returns their sum. */
+function expShifted(z: Float64Array, K: number): number {
+  let mx = -Infinity;
+  for (let k = 0; k < K; k++) if (z[k]! > mx) mx = z[k]!;
+  let sum = 0;
+  for (let k = 0; k < K; k++) {
+    const e = Math.exp(z[k]! - mx);
+    z[k] = e;
+    sum += e;
+  }
+  return sum;
 }
 
 /** Allocates a zero model (weights can be reused across folds with resetModel). */
@@ -171,14 +177,7 @@ function epochMulti(
       const v = values[q]!;
       for (let k = 0; k < K; k++) z[k]! += S[f + k]! * v;
     }
-    let mx = -Infinity;
-    for (let k = 0; k < K; k++) if (z[k]! > mx) mx = z[k]!;
-    let sum = 0;
-    for (let k = 0; k < K; k++) {
-      const ez = Math.exp(z[k]! - mx);
-      z[k] = ez;
-      sum += ez;
-    }
+    const sum = expShifted(z, K);
     // Only classes with a gradient above GRAD_SKIP are updated (most of them once the fit is
     // reasonable, when K is large): their indices go to `act`.
     const w = weight[yi]!;
