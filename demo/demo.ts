@@ -147,7 +147,7 @@ async function main(): Promise<void> {
   await cordon(['verify', 'export/tampered', '--key', '.cordon/keys/demo-steward.pub'], 'fail');
 
   step(
-    '8. Roll the dataset back to the known-good snapshot; nothing is deleted, the move is recorded',
+    '9. Roll the dataset back to the known-good snapshot; nothing is deleted, the move is recorded',
   );
   await cordon([
     'rollback',
