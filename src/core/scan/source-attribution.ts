@@ -54,6 +54,8 @@ export const ATTRIBUTION_POISON_KINDS: readonly string[] = [
  * reweight training.
  */
 export const ATTRIBUTION_MIN_DUPLICATE_SHARE = 0.01;
+/** Highest score of a source that is not suspicious: scores ≥ 0.5 mean suspicious. */
+export const ATTRIBUTION_UNFLAGGED_MAX_SCORE = 0.49;
 /** Group name for rows whose source is null. */
 export const NO_SOURCE = '(none)';
 
@@ -256,7 +258,12 @@ export function attributeSources(
         f >= minFlagged &&
         excess >= minFlagged;
       if (suspicious) suspiciousKinds.push(kind);
-      if (poisonKind && kindScore > score) score = kindScore;
+      // A kind that fails a gate can still show strong evidence; its score stays below 0.5 so that
+      // a source's score reads as suspicious (≥ 0.5) or not (< 0.5) at a glance.
+      const shownScore = suspicious
+        ? Math.max(kindScore, 0.5)
+        : Math.min(kindScore, ATTRIBUTION_UNFLAGGED_MAX_SCORE);
+      if (poisonKind && shownScore > score) score = shownScore;
       perKind[kind] = {
         flagged: f,
         rows: rs,

@@ -49,8 +49,8 @@ function bars(
   const val = { type: 'value' };
   return chart({
     title: { text: title, textStyle: { fontSize: 14 } },
-    legend: series.length > 1 ? { top: 24 } : undefined,
-    grid: { top: series.length > 1 ? 60 : 40, left: horizontal ? 140 : 50, right: 20, bottom: 60 },
+    legend: series.length > 1 ? { bottom: 0 } : undefined,
+    grid: { top: 40, left: horizontal ? 140 : 50, right: 20, bottom: series.length > 1 ? 80 : 60 },
     xAxis: horizontal ? val : cat,
     yAxis: horizontal ? cat : val,
     series: series.map((s) => ({ type: 'bar', name: s.name, data: s.data })),
@@ -105,23 +105,37 @@ export function renderHtmlReport(
     ),
   );
 
-  const drift = s.dataset['drift/class-balance'] as
-    { baseline?: Record<string, number> } | undefined;
-  const labels = s.labels.map((l) => l.label ?? '(none)');
-  const classSeries = [{ name: 'this scan', data: s.labels.map((l) => l.rows) }];
-  if (drift?.baseline) {
-    const names = [...new Set([...labels, ...Object.keys(drift.baseline)])];
+  const balance = s.dataset['drift/class-balance'] as
+    | {
+        baseline?: {
+          labels: string[];
+          current: number[];
+          reference: number[];
+          psi?: number;
+          test?: { p?: number };
+        };
+      }
+    | undefined;
+  const cmp = balance?.baseline;
+  if (cmp && Array.isArray(cmp.labels)) {
+    const note =
+      cmp.psi !== undefined
+        ? ` (PSI ${cmp.psi.toFixed(3)}, p ${cmp.test?.p?.toPrecision(2) ?? '-'})`
+        : '';
     parts.push(
-      bars('Class counts: baseline vs this scan', names, [
-        { name: 'baseline', data: names.map((n) => drift.baseline?.[n] ?? 0) },
-        {
-          name: 'this scan',
-          data: names.map((n) => s.labels.find((l) => (l.label ?? '(none)') === n)?.rows ?? 0),
-        },
+      bars(`Class counts: baseline vs this scan${note}`, cmp.labels, [
+        { name: 'baseline', data: cmp.reference },
+        { name: 'this scan', data: cmp.current },
       ]),
     );
   } else {
-    parts.push(bars('Class counts', labels, classSeries));
+    parts.push(
+      bars(
+        'Class counts',
+        s.labels.map((l) => l.label ?? '(none)'),
+        [{ name: 'rows', data: s.labels.map((l) => l.rows) }],
+      ),
+    );
   }
 
   const kindsWithScores = ISSUE_KINDS.filter((k) => s.counts[k] > 0);
@@ -216,7 +230,7 @@ th{background:#f4f5f7}code{font-size:12px;word-break:break-all}.grid{display:fle
 </style></head><body>
 <h1>${esc(title)}</h1>
 <p class="stats"><span><b>${report.rows.toLocaleString('en')}</b> rows</span><span><b>${s.flaggedRows.toLocaleString('en')}</b> flagged</span>
-<span><b>${report.triggers.length}</b> trigger patterns</span><span><b>${s.suspiciousSources.length}</b> suspicious sources${s.suspiciousSources.length ? `: ${esc(s.suspiciousSources.join(', '))}` : ''}</span>
+<span><b>${report.triggers.length}</b> trigger pattern${report.triggers.length === 1 ? '' : 's'}</span><span><b>${s.suspiciousSources.length}</b> suspicious source${s.suspiciousSources.length === 1 ? '' : 's'}${s.suspiciousSources.length ? `: ${esc(s.suspiciousSources.join(', '))}` : ''}</span>
 <span>scan took ${s.timings.totalSeconds.toFixed(1)} s</span></p>
 <p>Findings are a review queue, not a verdict: "no finding" from a detector is not proof of clean data, and skipped detectors did not check anything.</p>
 <div class="grid">${parts.map((p) => `<div class="card">${p}</div>`).join('')}</div>
