@@ -158,7 +158,8 @@ async function main(): Promise<void> {
     'partner feed relabels ham as spam',
   ]);
   await cordon(['log', 'spam']);
-  await cordon(['events', 'spam']);
+  await cordon(['audit', 'show', '--dataset', 'spam']);
+  await cordon(['audit', 'verify']);
 
   step('10. Lineage as OpenLineage RunEvents (for a lineage server) and signed SLSA provenance');
   await cordon(

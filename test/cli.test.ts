@@ -90,7 +90,9 @@ describe('cordon CLI', () => {
     expect(ds).toEqual([expect.objectContaining({ dataset: 'mail', current: 'mail@1' })]);
     const events = await cliJson<{ kind: string; detail: { reason?: string } }[]>(
       dir,
-      'events',
+      'audit',
+      'show',
+      '--dataset',
       'mail',
     );
     expect(events.map((e) => e.kind)).toEqual([

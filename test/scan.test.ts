@@ -122,7 +122,9 @@ describe('cordon scan', () => {
     const r = await cli(dir, 'scan', 'mail', '--baseline', 'mail@1');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Recorded signed scan [0-9a-f]{12} of mail@1/);
-    const events = JSON.parse((await cli(dir, 'events', 'mail', '--json')).stdout) as {
+    const events = JSON.parse(
+      (await cli(dir, 'audit', 'show', '--dataset', 'mail', '--json')).stdout,
+    ) as {
       kind: string;
     }[];
     expect(events.map((e) => e.kind)).toContain('snapshot.scan');

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CordonError } from '../core/errors.js';
+import { registerAudit } from './commands/audit.js';
 import { registerDiff } from './commands/diff.js';
 import { registerExport } from './commands/export.js';
 import { registerHistory } from './commands/history.js';
@@ -43,6 +44,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     registerExport,
     registerVerify,
     registerScan,
+    registerAudit,
   ]) {
     register(program, io);
   }

@@ -10,6 +10,7 @@ import { FsBlobStore } from '../store/fs-blob-store.js';
 import type { MetadataStore } from '../store/metadata-store.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { checkpointAudit } from './audit.js';
 
 export const WORKSPACE_DIR = '.cordon';
 const CONFIG_FILE = 'cordon.json';
@@ -129,13 +130,25 @@ export async function openWorkspace(dir: string): Promise<Workspace> {
   const meta = await openSqliteStore(join(root, 'cordon.db'));
   const blobs = new FsBlobStore(join(root, 'objects'));
   await blobs.cleanStaging();
+  const identity: Identity = {
+    name: config.identity,
+    keyId: keyIdOf(publicKey),
+    privateKey,
+    publicKey,
+  };
   return {
     dir: root,
     config,
     meta,
     blobs,
-    identity: { name: config.identity, keyId: keyIdOf(publicKey), privateKey, publicKey },
-    close: () => meta.close(),
+    identity,
+    close: async () => {
+      try {
+        await checkpointAudit(meta, identity);
+      } finally {
+        await meta.close();
+      }
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import type {
   IdentityTable,
   LineageRunTable,
   ScanTable,
+  CheckpointTable,
   SnapshotTable,
 } from './schema.js';
 
@@ -15,6 +16,7 @@ export type EventRow = Selectable<EventTable>;
 export type LineageRunRow = Selectable<LineageRunTable>;
 export type IdentityRow = Selectable<IdentityTable>;
 export type ScanRecordRow = Selectable<ScanTable>;
+export type CheckpointRow = Selectable<CheckpointTable>;
 export type DatasetRow = Selectable<Database['datasets']>;
 export type NewEvent = Omit<EventRow, 'seq'>;
 
@@ -217,11 +219,54 @@ export class MetadataStore {
     );
   }
 
-  listEvents(filter: { dataset?: string; kind?: string } = {}): Promise<EventRow[]> {
+  listEvents(
+    filter: {
+      dataset?: string;
+      kind?: string;
+      actor?: string;
+      since?: string;
+      until?: string;
+    } = {},
+  ): Promise<EventRow[]> {
     let q = this.db.selectFrom('events').selectAll();
     if (filter.dataset !== undefined) q = q.where('dataset', '=', filter.dataset);
     if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
+    if (filter.actor !== undefined) q = q.where('actor', '=', filter.actor);
+    if (filter.since !== undefined) q = q.where('time', '>=', filter.since);
+    if (filter.until !== undefined) q = q.where('time', '<', filter.until);
     return q.orderBy('seq').execute();
+  }
+
+  listEventsFrom(afterSeq = 0): Promise<EventRow[]> {
+    return this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .execute();
+  }
+
+  async countEvents(): Promise<number> {
+    const r = await this.db
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  listCheckpoints(): Promise<CheckpointRow[]> {
+    return this.db.selectFrom('checkpoints').selectAll().orderBy('size').execute();
+  }
+
+  async addCheckpoint(row: CheckpointRow): Promise<void> {
+    await this.write((trx) =>
+      trx
+        .insertInto('checkpoints')
+        .values(row)
+        .onConflict((oc) => oc.column('size').doNothing())
+        .execute()
+        .then(() => undefined),
+    );
   }
 
   async recordScan(row: ScanRecordRow, event: NewEvent): Promise<void> {

@@ -99,6 +99,17 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_audit_checkpoints': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('checkpoints')
+        .addColumn('size', 'integer', (c) => c.primaryKey())
+        .addColumn('root', 'text', (c) => c.notNull())
+        .addColumn('note', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

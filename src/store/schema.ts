@@ -9,6 +9,15 @@ export interface Database {
   lineage_runs: LineageRunTable;
   identities: IdentityTable;
   scans: ScanTable;
+  checkpoints: CheckpointTable;
+}
+
+/** A signed checkpoint of the audit log: its first `size` events hash to `root` (RFC 9162). */
+export interface CheckpointTable {
+  size: number;
+  root: string; // hex
+  note: string; // the signed note (C2SP signed-note format)
+  created_at: string;
 }
 
 export interface ScanTable {

@@ -195,36 +195,4 @@ export function registerHistory(program: Command, io: Io): void {
         );
       });
     });
-
-  program
-    .command('events [dataset]')
-    .description('list recorded events (commits, rollbacks, tags)')
-    .option('--kind <kind>', 'only events of this kind')
-    .action(async (dataset: string | undefined, opts: { kind?: string }, cmd: Command) => {
-      await withWorkspace(cmd, io, async (ws) => {
-        const rows = await ws.meta.listEvents({
-          ...(dataset !== undefined ? { dataset } : {}),
-          ...(opts.kind !== undefined ? { kind: opts.kind } : {}),
-        });
-        if (globals(cmd).json)
-          return printJson(
-            io,
-            rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as unknown })),
-          );
-        io.stdout(
-          table(
-            ['SEQ', 'TIME', 'ACTOR', 'KIND', 'DATASET', 'SNAPSHOT', 'DETAIL'],
-            rows.map((r) => [
-              r.seq,
-              r.time,
-              r.actor,
-              r.kind,
-              r.dataset ?? '-',
-              r.snapshot_id ? short(r.snapshot_id) : '-',
-              r.detail,
-            ]),
-          ),
-        );
-      });
-    });
 }
