@@ -139,6 +139,20 @@ export async function exportSnapshot(
     await writeFile(join(tmp, EXPORT_FILES.summary), JSON.stringify(summary, null, 2) + '\n');
     await rename(tmp, target);
     const bytes = (await stat(join(target, EXPORT_FILES.records))).size;
+    await ws.meta.appendEvent({
+      time: new Date().toISOString(),
+      actor: ws.identity.name,
+      kind: 'snapshot.export',
+      dataset: row.dataset,
+      snapshot_id: row.id,
+      detail: JSON.stringify({
+        version: row.version,
+        out: target,
+        records,
+        files,
+        parquet: Boolean(options.parquet),
+      }),
+    });
     return { dir: target, records, files, bytes };
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
