@@ -34,6 +34,14 @@ export function summaryRowComment(cells: string[]): string {
   return `<!-- summary-row ${JSON.stringify(cells)} -->`;
 }
 
+/**
+ * When the named section was measured (the ISO time stamp the script writes into it), or
+ * undefined. Used to avoid replacing newer results with those of a run that started earlier.
+ */
+export function sectionRunAt(doc: string, name: string): string | undefined {
+  return /(?:^Run|^Last run:) (\d{4}-\d\d-\d\dT[\d:]+Z)/m.exec(sectionBody(doc, name) ?? '')?.[1];
+}
+
 function sectionBody(doc: string, name: string): string | undefined {
   const b = doc.indexOf(begin(name));
   const e = doc.indexOf(end(name));

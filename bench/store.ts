@@ -55,6 +55,7 @@ import {
   profileBlock,
   readDoc,
   replaceSections,
+  sectionRunAt,
   sec,
   statCells,
   summaryRowComment,
@@ -85,6 +86,7 @@ const { values: flags } = parseArgs({
     dir: { type: 'string' },
     write: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
     'no-profile': { type: 'boolean', default: false },
     'timeout-min': { type: 'string', default: '30' },
     'wait-idle': { type: 'string' },
@@ -104,6 +106,7 @@ if (flags.help) {
       '  --dir <path>       create the work folder in <path> (default: the system temp folder)',
       '  --no-profile       skip the extra `node --cpu-prof` run per target',
       '  --write / --no-write   force / skip updating docs/BENCHMARKS.md',
+      '  --force            replace sections even if they hold results of a run that started later',
       '  --timeout-min <m>  kill a command after m minutes (default 30)',
       '  --cli <dir>        measure the built CLI (bin/, dist/src/) of another checkout of Cordon',
       '  --wait-idle <m>    before each target, wait up to m minutes for the 1-minute load',
@@ -811,9 +814,26 @@ async function main(): Promise<number> {
   log(`\nresults: ${jsonPath}`);
 
   if (writeToDoc) {
-    const bodies: Partial<Record<SectionName, string>> = { env: envSection(env, selected) };
-    for (const r of results) bodies[r.target] = targetSection(r, env);
-    let doc = replaceSections(readDoc(DOC), bodies);
+    const current = readDoc(DOC);
+    // A run that started later (another checkout, another person) may have written its results
+    // while this one ran: keep those rather than replace them with older code's numbers.
+    const newer = (name: SectionName): boolean => {
+      const at = sectionRunAt(current, name);
+      return !flags.force && at !== undefined && at > env['date']!;
+    };
+    const bodies: Partial<Record<SectionName, string>> = {};
+    if (!newer('env')) bodies.env = envSection(env, selected);
+    for (const r of results) {
+      if (newer(r.target)) {
+        log(
+          `not replacing the ${r.target} section: it holds a run from ${sectionRunAt(current, r.target)}, ` +
+            `after this run started (${env['date']}); --force replaces it`,
+        );
+      } else {
+        bodies[r.target] = targetSection(r, env);
+      }
+    }
+    let doc = replaceSections(current, bodies);
     doc = replaceSections(doc, { summary: summarySection(doc) });
     await writeDoc(DOC, doc);
     log(`updated ${DOC}`);
