@@ -733,7 +733,7 @@ function envSection(env: Record<string, string>, ran: Target[]): string {
       ],
     ),
     `Reproduce: \`${REPRODUCE}\` (options after \`--\`: \`--quick\`, \`--only ingest|verify|diff\`, ` +
-      '`--reps N`, `--keep`, `--no-profile`).',
+      '`--reps N`, `--keep`, `--no-profile`, `--wait-idle M`).',
   ].join('\n');
 }
 
@@ -809,7 +809,7 @@ async function main(): Promise<number> {
   }
 
   mkdirSync(join(REPO, 'bench/out'), { recursive: true });
-  const jsonPath = join(REPO, 'bench/out/store-results.json');
+  const jsonPath = join(REPO, `bench/out/store-results${quick ? '-quick' : ''}.json`);
   writeFileSync(jsonPath, JSON.stringify({ env, quick, sizes: SIZES, results }, null, 2) + '\n');
   log(`\nresults: ${jsonPath}`);
 
