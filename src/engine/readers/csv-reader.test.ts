@@ -1,35 +1,17 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { InputError } from '../../core/errors.js';
+import { describe, expect, it } from 'vitest';
+import type { InputError } from '../../core/errors.js';
 import {
   collect,
-  failure,
   fixture,
   readOptions,
   records,
-  tempDir,
+  expectInputError,
+  tempFile,
 } from '../../../test/fixtures/inputs/helpers.js';
 import { readCsv } from './csv-reader.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
-
-function tempFile(name: string, content: string | Buffer): string {
-  const { dir, cleanup } = tempDir();
-  cleanups.push(cleanup);
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
-
-async function inputError(path: string, options = readOptions()): Promise<InputError> {
-  const e = await failure(readCsv(path, options));
-  expect(e).toBeInstanceOf(InputError);
-  expect((e as InputError).code).toBe('INPUT_INVALID');
-  expect(e.message.startsWith(path)).toBe(true);
-  return e as InputError;
-}
+const inputError = (path: string, options = readOptions()): Promise<InputError> =>
+  expectInputError(readCsv(path, options), path);
 
 describe('readCsv', () => {
   it('reads a header row and string values, lines counted from the start of each row', async () => {

@@ -1,24 +1,20 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CordonError, InputError } from '../../core/errors.js';
 import {
   collect,
   failure,
   fixture,
   readOptions,
-  tempDir,
+  scratchDir,
 } from '../../../test/fixtures/inputs/helpers.js';
 import { readFolder } from './folder-reader.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
-
 /** A temporary folder holding `files` (relative path → content). */
 function folder(files: Record<string, string | Buffer>): string {
-  const { dir, cleanup } = tempDir();
-  cleanups.push(cleanup);
+  const dir = scratchDir();
   for (const [rel, content] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, rel)), { recursive: true });
     writeFileSync(join(dir, rel), content);

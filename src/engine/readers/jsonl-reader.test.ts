@@ -1,7 +1,6 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { CordonError, InputError } from '../../core/errors.js';
+import { describe, expect, it } from 'vitest';
+import type { InputError } from '../../core/errors.js';
+import { CordonError } from '../../core/errors.js';
 import { deriveRowId } from '../../core/record.js';
 import {
   collect,
@@ -9,28 +8,13 @@ import {
   fixture,
   readOptions,
   records,
-  tempDir,
+  expectInputError,
+  tempFile,
 } from '../../../test/fixtures/inputs/helpers.js';
 import { readJsonl } from './jsonl-reader.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
-
-function tempFile(name: string, content: string | Buffer): string {
-  const { dir, cleanup } = tempDir();
-  cleanups.push(cleanup);
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
-
-async function inputError(path: string, options = readOptions()): Promise<InputError> {
-  const e = await failure(readJsonl(path, options));
-  expect(e).toBeInstanceOf(InputError);
-  expect((e as InputError).code).toBe('INPUT_INVALID');
-  expect(e.message.startsWith(path)).toBe(true);
-  return e as InputError;
-}
+const inputError = (path: string, options = readOptions()): Promise<InputError> =>
+  expectInputError(readJsonl(path, options), path);
 
 describe('readJsonl', () => {
   it('maps fields to records, keeping the rest as meta', async () => {

@@ -1,35 +1,28 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parquetWriteFile, type ColumnSource } from 'hyparquet-writer';
-import { afterEach, describe, expect, it } from 'vitest';
-import { CordonError, InputError } from '../../core/errors.js';
+import { describe, expect, it } from 'vitest';
+import type { InputError } from '../../core/errors.js';
+import { CordonError } from '../../core/errors.js';
 import {
   collect,
   failure,
   readOptions,
   records,
-  tempDir,
+  expectInputError,
+  scratchDir,
 } from '../../../test/fixtures/inputs/helpers.js';
 import { readParquet } from './parquet-reader.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
-
 function writeParquet(columnData: ColumnSource[], rowGroupSize = 2): string {
-  const { dir, cleanup } = tempDir();
-  cleanups.push(cleanup);
+  const dir = scratchDir();
   const filename = join(dir, 'data.parquet');
   parquetWriteFile({ filename, columnData, rowGroupSize });
   return filename;
 }
 
-async function inputError(path: string, options = readOptions()): Promise<InputError> {
-  const e = await failure(readParquet(path, options));
-  expect(e).toBeInstanceOf(InputError);
-  expect((e as InputError).code).toBe('INPUT_INVALID');
-  expect(e.message.startsWith(path)).toBe(true);
-  return e as InputError;
-}
+const inputError = (path: string, options = readOptions()): Promise<InputError> =>
+  expectInputError(readParquet(path, options), path);
 
 describe('readParquet', () => {
   it('reads rows across row groups, converting values to JSON', async () => {

@@ -1,23 +1,19 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CordonError, InputError } from '../../core/errors.js';
 import {
   failure,
   fixture,
   readOptions,
   records,
-  tempDir,
+  scratchDir,
 } from '../../../test/fixtures/inputs/helpers.js';
 import { detectFormat, readInput } from './read-input.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
-
 function scratch(): string {
-  const { dir, cleanup } = tempDir();
-  cleanups.push(cleanup);
+  const dir = scratchDir();
   return dir;
 }
 
