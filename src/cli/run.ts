@@ -12,13 +12,21 @@ import { registerScan } from './commands/scan.js';
 import { registerVerify } from './commands/verify.js';
 import type { Io } from './io.js';
 
-export const EXIT = { ok: 0, failed: 1, error: 2 } as const;
+export const EXIT = { ok: 0, failed: 1, error: 2, refused: 3 } as const;
 
-/** Exit status for an error: 1 when a check failed (fail closed), 2 when the command could not run. */
+const FAILED_CHECK = new Set(['VERIFY_FAILED', 'FINDINGS', 'GATE_FAILED']);
+const REFUSED = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'QUARANTINED', 'APPROVAL_INVALID']);
+
+/**
+ * Exit status for an error: 1 when a check failed (fail closed), 3 when the caller was refused
+ * (authentication, authorization, quarantine, an invalid approval), 2 when the command could not
+ * run.
+ */
 export function exitCodeOf(e: unknown): number {
-  return e instanceof CordonError && (e.code === 'VERIFY_FAILED' || e.code === 'FINDINGS')
-    ? EXIT.failed
-    : EXIT.error;
+  if (!(e instanceof CordonError)) return EXIT.error;
+  if (FAILED_CHECK.has(e.code)) return EXIT.failed;
+  if (REFUSED.has(e.code)) return EXIT.refused;
+  return EXIT.error;
 }
 
 /** Runs the CLI in process: parses `argv` (without node and script), returns the exit status. */
@@ -28,6 +36,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option(
       '-w, --workspace <dir>',
       'workspace folder (default: $CORDON_WORKSPACE or the nearest .cordon)',
+    )
+    .option(
+      '--as <identity>',
+      'act as this local identity (its key must be in the workspace); $CORDON_TOKEN takes precedence',
     )
     .option('--json', 'print machine-readable JSON')
     .enablePositionalOptions()
@@ -66,7 +78,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
           ? 'verification failed'
           : e.code === 'FINDINGS'
             ? 'scan failed'
-            : 'error';
+            : e.code === 'GATE_FAILED'
+              ? 'gate failed'
+              : REFUSED.has(e.code)
+                ? 'refused'
+                : 'error';
       io.stderr(`cordon: ${what} [${e.code}]: ${e.message}\n`);
       return exitCodeOf(e);
     }

@@ -20,6 +20,13 @@ export type ErrorCode =
   | 'FINDINGS' // a scan ran and its findings break the caller's --fail-on rules
   | 'KEY_INVALID'
   | 'SIGNATURE_INVALID'
+  | 'UNAUTHENTICATED' // no valid credential: unknown, malformed, expired, revoked or quarantined
+  | 'FORBIDDEN' // authenticated, but the authorization policies deny the action
+  | 'POLICY_INVALID' // a Cedar policy or a gate policy failed to parse or validate
+  | 'GATE_FAILED' // a snapshot has not passed the gate an operation requires
+  | 'QUARANTINED' // the snapshot, source or token is quarantined
+  | 'APPROVAL_INVALID' // an approval's signature, subject or signer does not hold
+  | 'STATE_INVALID' // the snapshot is not in a state that allows the operation
   | 'USAGE'
   | 'INTERNAL';
 

@@ -27,6 +27,8 @@ import { faultPoint } from './fault.js';
 import type { IngestItem } from './readers/reader.js';
 import { safeRelativePath } from './safe-path.js';
 import { SegmentWriter } from './segment-writer.js';
+import { authorize, type DecisionRecord } from './governance/authorize.js';
+import { quarantineOf } from './governance/facts.js';
 import { verifyInputs } from './verify-snapshot.js';
 import type { LoadedManifest } from './snapshots.js';
 import type { Workspace } from './workspace.js';
@@ -56,6 +58,11 @@ export interface CommitOptions {
   base?: LoadedManifest;
   run: RunInfo;
   onProgress?: (records: number) => void;
+  /**
+   * The authorization this commit needs: 'ingest' (any content change, the default) or
+   * 'relabel' (labels only; the caller guarantees nothing else changes).
+   */
+  action?: 'ingest' | 'relabel';
 }
 
 export function assertName(kind: string, name: string): void {
@@ -81,7 +88,7 @@ export async function commitItems(
 ): Promise<SnapshotRow> {
   assertName('dataset', options.dataset);
   assertName('stage', options.stage);
-  await verifyInputs(ws, options.run.inputs);
+  const authz = await checkCommit(ws, options);
   const staging = await ws.blobs.stage();
   try {
     const baseSegments = options.base?.header.segments ?? [];
@@ -123,10 +130,57 @@ export async function commitItems(
     }
     const entries = options.base ? overlay(options.base.entries, fresh) : fresh.map(stripWhere);
     faultPoint('after-segments');
-    return await finish(ws, staging, entries, [...baseSegments, ...writer.segments], options);
+    return await finish(ws, staging, entries, [...baseSegments, ...writer.segments], {
+      ...options,
+      authz,
+    });
   } catch (e) {
     await staging.abort();
     throw e;
+  }
+}
+
+/**
+ * What every commit checks before it writes anything: the actor may create the dataset (if new)
+ * and make this change, and every input verifies and is not quarantined.
+ */
+export async function checkCommit(
+  ws: Workspace,
+  options: Pick<CommitOptions, 'dataset' | 'action' | 'run'>,
+): Promise<DecisionRecord[]> {
+  const out: DecisionRecord[] = [];
+  if (!(await ws.meta.getDataset(options.dataset)))
+    out.push(await authorize(ws, 'createDataset', { type: 'Workspace' }));
+  out.push(
+    options.action === 'relabel'
+      ? await authorize(ws, 'relabel', { type: 'LabelSet', dataset: options.dataset })
+      : await authorize(ws, 'ingest', { type: 'Dataset', dataset: options.dataset }),
+  );
+  await verifyInputs(ws, options.run.inputs);
+  await refuseQuarantined(ws, options.run.inputs, options.run.kind);
+  return out;
+}
+
+/** Quarantined data never flows on: a transform, merge or append of it is refused and logged. */
+async function refuseQuarantined(
+  ws: Workspace,
+  inputs: readonly SnapshotRow[],
+  kind: string,
+): Promise<void> {
+  for (const input of inputs) {
+    const q = await quarantineOf(ws, input);
+    if (!q) continue;
+    const what = q.kind === 'snapshot' ? 'it is' : `its source "${q.target}" is`;
+    const message = `${input.dataset}@${input.version} cannot be used in a ${kind}: ${what} quarantined (${q.reason})`;
+    await ws.meta.appendEvent({
+      time: new Date().toISOString(),
+      actor: ws.identity.name,
+      kind: 'quarantine.blocked',
+      dataset: input.dataset,
+      snapshot_id: input.id,
+      detail: JSON.stringify({ operation: kind, quarantine: q.id, reason: message }),
+    });
+    throw new CordonError('QUARANTINED', message);
   }
 }
 
@@ -161,7 +215,7 @@ export async function finish(
   staging: BlobStaging,
   entries: ManifestEntry[],
   segments: Digest[],
-  options: CommitOptions,
+  options: CommitOptions & { authz: DecisionRecord[] },
 ): Promise<SnapshotRow> {
   const header = buildHeader(entries, segments);
   const manifest = await staging.putStream(encodeManifest(header, entries));
@@ -259,6 +313,7 @@ export async function finish(
         records: entries.length,
         root: header.root,
         stage: options.stage,
+        authz: options.authz,
       }),
     },
   });

@@ -10,6 +10,7 @@ import type { CordonRecord } from '../core/record.js';
 import type { SnapshotRow } from '../store/metadata-store.js';
 import { safeRelativePath } from './safe-path.js';
 import { loadManifest, snapshotLabel, snapshotLines } from './snapshots.js';
+import { authorize, type DecisionRecord } from './governance/authorize.js';
 import { verifyInputs } from './verify-snapshot.js';
 import type { Workspace } from './workspace.js';
 
@@ -20,6 +21,7 @@ export const EXPORT_FILES = {
   manifest: 'manifest.ndjson',
   attestation: 'attestation.dsse.json',
   provenance: 'provenance.dsse.json',
+  verdict: 'verdict.dsse.json',
   summary: 'snapshot.json',
   signer: 'signer.pub',
   files: 'files',
@@ -41,8 +43,23 @@ export async function exportSnapshot(
   ws: Workspace,
   row: SnapshotRow,
   outDir: string,
-  options: { parquet?: boolean } = {},
+  options: { parquet?: boolean; overrideGate?: string } = {},
 ): Promise<ExportResult> {
+  // Training data leaves only through a passed gate, unless an owner overrides it with a reason.
+  const authz: DecisionRecord[] = [];
+  const override = options.overrideGate?.trim();
+  if (options.overrideGate !== undefined && !override)
+    throw new CordonError('USAGE', '--override-gate needs a reason');
+  if (override)
+    authz.push(await authorize(ws, 'overrideGate', { type: 'Snapshot', snapshot: row }));
+  authz.push(
+    await authorize(
+      ws,
+      'export',
+      { type: 'Snapshot', snapshot: row },
+      override ? { gateOverridden: true } : {},
+    ),
+  );
   await verifyInputs(ws, [row]);
   const target = resolve(outDir);
   const existing = await readdir(target).catch(() => null);
@@ -108,6 +125,9 @@ export async function exportSnapshot(
     const run = await ws.meta.getRunByOutput(row.id);
     if (run)
       await writeFile(join(tmp, EXPORT_FILES.provenance), await ws.blobs.get(run.envelope_digest));
+    const gate = await ws.meta.gov.latestGateRun(row.id);
+    if (gate?.passed === 1)
+      await writeFile(join(tmp, EXPORT_FILES.verdict), await ws.blobs.get(gate.envelope_digest));
     const author = await ws.meta.getIdentity(row.author);
     if (author) await writeFile(join(tmp, EXPORT_FILES.signer), author.public_key);
     if (options.parquet) {
@@ -151,6 +171,8 @@ export async function exportSnapshot(
         records,
         files,
         parquet: Boolean(options.parquet),
+        ...(override ? { gateOverride: { reason: override } } : { gate: gate?.id ?? null }),
+        authz,
       }),
     });
     return { dir: target, records, files, bytes };

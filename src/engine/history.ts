@@ -1,6 +1,7 @@
 import { CordonError } from '../core/errors.js';
 import type { SnapshotRow } from '../store/metadata-store.js';
 import { assertName } from './commit.js';
+import { authorize } from './governance/authorize.js';
 import { snapshotLabel } from './snapshots.js';
 import type { Workspace } from './workspace.js';
 
@@ -25,13 +26,20 @@ export async function rollback(
       'USAGE',
       `${snapshotLabel(target)} is already the current snapshot of "${dataset}"`,
     );
+  const authz = await authorize(ws, 'rollback', { type: 'Dataset', dataset });
   await ws.meta.moveHead(dataset, ds.head, target.id, {
     time: new Date().toISOString(),
     actor: ws.identity.name,
     kind: 'dataset.rollback',
     dataset,
     snapshot_id: target.id,
-    detail: JSON.stringify({ from: ds.head, to: target.id, version: target.version, reason }),
+    detail: JSON.stringify({
+      from: ds.head,
+      to: target.id,
+      version: target.version,
+      reason,
+      authz,
+    }),
   });
   return { from: ds.head, to: target.id };
 }
@@ -43,13 +51,14 @@ export async function tagSnapshot(
   remove: boolean,
 ): Promise<boolean> {
   assertName('tag', tag);
+  const authz = await authorize(ws, 'tag', { type: 'Dataset', dataset: row.dataset });
   const event = {
     time: new Date().toISOString(),
     actor: ws.identity.name,
     kind: remove ? 'snapshot.untag' : 'snapshot.tag',
     dataset: row.dataset,
     snapshot_id: row.id,
-    detail: JSON.stringify({ tag, version: row.version }),
+    detail: JSON.stringify({ tag, version: row.version, authz }),
   };
   if (remove) return ws.meta.removeTag(row.id, tag, event);
   await ws.meta.addTag(row.id, tag, ws.identity.name, event);

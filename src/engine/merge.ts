@@ -1,9 +1,8 @@
 import { CordonError } from '../core/errors.js';
 import { compareIds, type ManifestEntry } from '../core/manifest.js';
 import type { SnapshotRow } from '../store/metadata-store.js';
-import { assertName, finish } from './commit.js';
+import { assertName, checkCommit, finish, type RunInfo } from './commit.js';
 import { loadManifest, snapshotLabel } from './snapshots.js';
-import { verifyInputs } from './verify-snapshot.js';
 import type { Workspace } from './workspace.js';
 
 export type OnConflict = 'error' | 'first' | 'last';
@@ -22,8 +21,15 @@ export async function mergeSnapshots(
 ): Promise<SnapshotRow> {
   assertName('dataset', dataset);
   if (inputs.length < 2) throw new CordonError('USAGE', 'merge needs at least two snapshots');
-  const startedAt = new Date().toISOString();
-  await verifyInputs(ws, inputs);
+  const run: RunInfo = {
+    kind: 'merge',
+    inputs,
+    command: null,
+    codeDigest: null,
+    params: { onConflict: options.onConflict },
+    startedAt: new Date().toISOString(),
+  };
+  const authz = await checkCommit(ws, { dataset, run });
   const segments: string[] = [];
   const lists: ManifestEntry[][] = [];
   for (const row of inputs) {
@@ -60,14 +66,8 @@ export async function mergeSnapshots(
       message: options.message ?? `merge of ${inputs.map(snapshotLabel).join(', ')}`,
       parents: inputs.map((r) => r.id),
       expectedHead: head,
-      run: {
-        kind: 'merge',
-        inputs,
-        command: null,
-        codeDigest: null,
-        params: { onConflict: options.onConflict },
-        startedAt,
-      },
+      run,
+      authz,
     });
   } catch (e) {
     await staging.abort();

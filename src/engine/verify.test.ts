@@ -139,7 +139,7 @@ describe('exported snapshots', () => {
   let out: string;
   beforeEach(async () => {
     out = join(dir, 'export');
-    await exportSnapshot(ws, row, out);
+    await exportSnapshot(ws, row, out, { overrideGate: 'test fixture, not for training' });
   });
 
   it('verify passes on an untouched export', async () => {
@@ -148,7 +148,9 @@ describe('exported snapshots', () => {
   });
 
   it('refuses to export into a folder that is not empty', async () => {
-    await expect(exportSnapshot(ws, row, out)).rejects.toThrow(/not empty/);
+    await expect(
+      exportSnapshot(ws, row, out, { overrideGate: 'test fixture, not for training' }),
+    ).rejects.toThrow(/not empty/);
   });
 
   it('names the line and record of a changed training row', async () => {
@@ -224,7 +226,9 @@ describe('hand-offs fail closed on a tampered input', () => {
     const m = await loadManifest(ws, row);
     const seg = blobPath(m.header.segments[0]!);
     writeFileSync(seg, readFileSync(seg, 'utf8').replace('message number', 'message NUMBER'));
-    await expect(exportSnapshot(ws, row, join(dir, 'out2'))).rejects.toThrow(/content SHA-256 is/);
+    await expect(
+      exportSnapshot(ws, row, join(dir, 'out2'), { overrideGate: 'test fixture' }),
+    ).rejects.toThrow(/content SHA-256 is/);
     await expect(
       commit(ws, 'mail', textRecords(1, { offset: 5000 }), {
         base: m,

@@ -4,22 +4,38 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CordonError } from '../core/errors.js';
-import { generateSigningKey, keyIdOf, parsePrivateKey, parsePublicKey } from '../core/keys.js';
+import {
+  generateSigningKey,
+  keyIdOf,
+  parsePrivateKey,
+  parsePublicKey,
+  type KeyPairPem,
+} from '../core/keys.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { FsBlobStore } from '../store/fs-blob-store.js';
 import type { MetadataStore } from '../store/metadata-store.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { checkpointAudit } from './audit.js';
+import { bootstrapAdmin, resolveActor } from './governance/principal.js';
 
 export const WORKSPACE_DIR = '.cordon';
 const CONFIG_FILE = 'cordon.json';
-const IDENTITY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+export const IDENTITY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
 
 const configSchema = z.object({
   format: z.literal('cordon.workspace/v1'),
+  /** The identity that created the workspace; its key signs the audit log's checkpoints. */
   identity: z.string().regex(IDENTITY_PATTERN),
   createdAt: z.string(),
+  tokens: z
+    .object({
+      /** Longest lifetime a service-account token may have. */
+      maxLifetimeDays: z.number().int().positive().default(90),
+      /** Longest overlap of an old and a new token during rotation. */
+      maxOverlapHours: z.number().int().positive().default(168),
+    })
+    .prefault({}),
 });
 export type WorkspaceConfig = z.infer<typeof configSchema>;
 
@@ -30,17 +46,41 @@ export interface Identity {
   publicKey: KeyObject;
 }
 
-/** An open workspace: metadata, objects and the local signing identity. */
+/** How the acting identity proved who it is. */
+export interface Credential {
+  kind: 'key' | 'token';
+  /** The key id of the signing key, or the token's public key id. */
+  id: string;
+  scopes: string[];
+  expiresAt: string | null;
+  revoked: boolean;
+  quarantined: boolean;
+}
+
+/** An open workspace: metadata, objects, the acting identity and how it authenticated. */
 export interface Workspace {
   dir: string;
   config: WorkspaceConfig;
   meta: MetadataStore;
   blobs: BlobStore;
+  /** The acting identity: its key signs what it commits, approves and attests. */
   identity: Identity;
+  credential: Credential;
   close(): Promise<void>;
 }
 
-const keyPath = (dir: string, name: string): string => join(dir, 'keys', `${name}.key`);
+/** Who acts: a local identity by its key file, or the holder of an API token. */
+export interface ActAs {
+  /** A local identity whose private key is in the workspace's keys/ folder. */
+  identity?: string;
+  /** An API token (from $CORDON_TOKEN or an Authorization header). */
+  token?: string;
+  /** Who called, for the token's last-used record (e.g. "cordon-cli/0.1 tty"). */
+  agent?: string;
+  interactive?: boolean;
+}
+
+export const keyPath = (dir: string, name: string): string => join(dir, 'keys', `${name}.key`);
 
 /**
  * Creates a workspace in `dir`: cordon.json, cordon.db (SQLite), objects/ and an Ed25519 key for
@@ -62,23 +102,16 @@ export async function initWorkspace(
   }
   await mkdir(join(root, 'objects'), { recursive: true });
   await mkdir(join(root, 'keys'), { recursive: true, mode: 0o700 });
-  const key = generateSigningKey();
-  await writeFileAtomic(keyPath(root, options.identity), key.privateKeyPem, 0o600);
-  await writeFileAtomic(join(root, 'keys', `${options.identity}.pub`), key.publicKeyPem, 0o644);
+  const key = await writeIdentityKey(root, options.identity);
   const meta = await openSqliteStore(join(root, 'cordon.db'));
   const createdAt = new Date().toISOString();
-  await meta.putIdentity({
-    name: options.identity,
-    kind: 'human',
-    key_id: key.keyId,
-    public_key: key.publicKeyPem,
-    created_at: createdAt,
-  });
+  await bootstrapAdmin(meta, options.identity, key, createdAt);
   await meta.close();
   const config: WorkspaceConfig = {
     format: 'cordon.workspace/v1',
     identity: options.identity,
     createdAt,
+    tokens: { maxLifetimeDays: 90, maxOverlapHours: 168 },
   };
   // The config file is written last: a folder without it is not a workspace, so a crash during
   // init leaves nothing that could be mistaken for one.
@@ -86,7 +119,38 @@ export async function initWorkspace(
   return openWorkspace(root);
 }
 
-export async function openWorkspace(dir: string): Promise<Workspace> {
+/** Generates an Ed25519 key for `name` in keys/ (private 0600, public beside it). */
+export async function writeIdentityKey(root: string, name: string): Promise<KeyPairPem> {
+  const key = generateSigningKey();
+  await writeFileAtomic(keyPath(root, name), key.privateKeyPem, 0o600);
+  await writeFileAtomic(join(root, 'keys', `${name}.pub`), key.publicKeyPem, 0o644);
+  return key;
+}
+
+/** Reads a local identity's private key, refusing one that others can read. */
+export async function loadIdentityKey(root: string, name: string): Promise<Identity> {
+  const file = keyPath(root, name);
+  const mode = (
+    await stat(file).catch((cause: unknown) => {
+      throw new CordonError(
+        'KEY_INVALID',
+        `no signing key for identity "${name}" in this workspace (${file})`,
+        { cause },
+      );
+    })
+  ).mode;
+  if ((mode & 0o077) !== 0) {
+    throw new CordonError(
+      'KEY_INVALID',
+      `signing key ${file} is readable by others (mode ${(mode & 0o777).toString(8)}); run chmod 600`,
+    );
+  }
+  const privateKey = parsePrivateKey(await readFile(file, 'utf8'), file);
+  const publicKey = createPublicKey(privateKey);
+  return { name, keyId: keyIdOf(publicKey), privateKey, publicKey };
+}
+
+export async function openWorkspace(dir: string, actAs: ActAs = {}): Promise<Workspace> {
   const root = resolve(dir);
   const configFile = join(root, CONFIG_FILE);
   let raw: string;
@@ -113,38 +177,29 @@ export async function openWorkspace(dir: string): Promise<Workspace> {
     throw new CordonError('CONFIG_INVALID', `${configFile}: ${issues}`);
   }
   const config = result.data;
-  const file = keyPath(root, config.identity);
-  const mode = (
-    await stat(file).catch((cause: unknown) => {
-      throw new CordonError('KEY_INVALID', `signing key ${file} is missing`, { cause });
-    })
-  ).mode;
-  if ((mode & 0o077) !== 0) {
-    throw new CordonError(
-      'KEY_INVALID',
-      `signing key ${file} is readable by others (mode ${(mode & 0o777).toString(8)}); run chmod 600`,
-    );
-  }
-  const privateKey = parsePrivateKey(await readFile(file, 'utf8'), file);
-  const publicKey = createPublicKey(privateKey);
+  const logIdentity = await loadIdentityKey(root, config.identity);
   const meta = await openSqliteStore(join(root, 'cordon.db'));
   const blobs = new FsBlobStore(join(root, 'objects'));
-  await blobs.cleanStaging();
-  const identity: Identity = {
-    name: config.identity,
-    keyId: keyIdOf(publicKey),
-    privateKey,
-    publicKey,
-  };
+  let acting: { identity: Identity; credential: Credential };
+  try {
+    await blobs.cleanStaging();
+    acting = await resolveActor(root, meta, config, logIdentity, actAs);
+  } catch (e) {
+    // A failed sign-in is itself an audit event: sign it into the log before giving up.
+    await checkpointAudit(meta, logIdentity).catch(() => undefined);
+    await meta.close();
+    throw e;
+  }
   return {
     dir: root,
     config,
     meta,
     blobs,
-    identity,
+    identity: acting.identity,
+    credential: acting.credential,
     close: async () => {
       try {
-        await checkpointAudit(meta, identity);
+        await checkpointAudit(meta, logIdentity);
       } finally {
         await meta.close();
       }

@@ -1,6 +1,8 @@
 import { Migrator, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { CordonError } from '../core/errors.js';
+import { GovernanceStore } from './governance-store.js';
 import { migrationProvider } from './migrations.js';
+import { headConflict, writeTransaction } from './write-transaction.js';
 import type {
   Database,
   EventTable,
@@ -25,7 +27,12 @@ export type NewEvent = Omit<EventRow, 'seq'>;
  * errors are wrapped here and never leave the store.
  */
 export class MetadataStore {
-  constructor(readonly db: Kysely<Database>) {}
+  /** Identities, tokens, grants, approvals, gates, quarantines and review items. */
+  readonly gov: GovernanceStore;
+
+  constructor(readonly db: Kysely<Database>) {
+    this.gov = new GovernanceStore(db);
+  }
 
   async migrate(): Promise<void> {
     const { error, results } = await new Migrator({
@@ -269,10 +276,29 @@ export class MetadataStore {
     );
   }
 
-  async recordScan(row: ScanRecordRow, event: NewEvent): Promise<void> {
+  /** Records a scan and its event; `state`, if given, becomes the snapshot's state. */
+  async recordScan(row: ScanRecordRow, event: NewEvent, state?: string): Promise<void> {
     await this.write(async (trx) => {
       await trx.insertInto('scans').values(row).execute();
       await trx.insertInto('events').values(event).execute();
+      if (state !== undefined) {
+        await trx
+          .insertInto('snapshot_states')
+          .values({
+            snapshot_id: row.snapshot_id,
+            state,
+            updated_at: row.created_at,
+            updated_by: row.actor,
+          })
+          .onConflict((oc) =>
+            oc.column('snapshot_id').doUpdateSet({
+              state,
+              updated_at: row.created_at,
+              updated_by: row.actor,
+            }),
+          )
+          .execute();
+      }
     });
   }
 
@@ -311,30 +337,10 @@ export class MetadataStore {
     return this.db.selectFrom('identities').selectAll().orderBy('name').execute();
   }
 
-  private async write(
+  private write(
     fn: (trx: Transaction<Database>) => Promise<void>,
     dataset?: string,
   ): Promise<void> {
-    try {
-      await this.db.transaction().execute(fn);
-    } catch (e) {
-      if (e instanceof CordonError) throw e;
-      const msg = e instanceof Error ? e.message : String(e);
-      if (
-        /UNIQUE|unique|duplicate key|SQLITE_BUSY|could not serialize/.test(msg) &&
-        dataset !== undefined
-      ) {
-        throw headConflict(dataset, e);
-      }
-      throw new CordonError('INTERNAL', `metadata write failed: ${msg}`, { cause: e });
-    }
+    return writeTransaction(this.db, fn, dataset);
   }
-}
-
-function headConflict(dataset: string, cause?: unknown): CordonError {
-  return new CordonError(
-    'HEAD_CONFLICT',
-    `dataset "${dataset}" moved on while this change was being made; nothing was written. Re-run the command to apply it on top of the new head.`,
-    { cause },
-  );
 }

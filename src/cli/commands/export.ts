@@ -13,16 +13,27 @@ export function registerExport(program: Command, io: Io): void {
     )
     .requiredOption('--out <dir>', 'folder to create (must not exist or be empty)')
     .option('--parquet', 'also write records.parquet')
-    .action(async (ref: string, opts: { out: string; parquet?: boolean }, cmd: Command) => {
-      await withWorkspace(cmd, io, async (ws) => {
-        const row = await resolveSnapshot(ws, ref);
-        const result = await exportSnapshot(ws, row, resolve(io.cwd, opts.out), {
-          parquet: Boolean(opts.parquet),
+    .option(
+      '--override-gate <reason>',
+      'export although the snapshot has not passed its gate (owners only; the reason is logged)',
+    )
+    .action(
+      async (
+        ref: string,
+        opts: { out: string; parquet?: boolean; overrideGate?: string },
+        cmd: Command,
+      ) => {
+        await withWorkspace(cmd, io, async (ws) => {
+          const row = await resolveSnapshot(ws, ref);
+          const result = await exportSnapshot(ws, row, resolve(io.cwd, opts.out), {
+            parquet: Boolean(opts.parquet),
+            ...(opts.overrideGate !== undefined ? { overrideGate: opts.overrideGate } : {}),
+          });
+          if (globals(cmd).json) return printJson(io, { snapshot: row.id, ...result });
+          io.stdout(
+            `Exported ${snapshotLabel(row)} to ${result.dir}: ${result.records} records, ${result.files} files\n`,
+          );
         });
-        if (globals(cmd).json) return printJson(io, { snapshot: row.id, ...result });
-        io.stdout(
-          `Exported ${snapshotLabel(row)} to ${result.dir}: ${result.records} records, ${result.files} files\n`,
-        );
-      });
-    });
+      },
+    );
 }

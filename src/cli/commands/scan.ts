@@ -8,9 +8,11 @@ import { ISSUE_KINDS, type ScanReport } from '../../core/scan/report.js';
 import type { ScanRow } from '../../core/scan/types.js';
 import { isFile, rowsFromFile, rowsFromSnapshot } from '../../engine/scan/load-rows.js';
 import { loadManifest, resolveSnapshot, snapshotLabel } from '../../engine/snapshots.js';
-import { locateWorkspace, openWorkspace } from '../../engine/workspace.js';
+import { datasetGovernance } from '../../engine/governance/facts.js';
+import { openReview } from '../../engine/governance/review.js';
+import type { Workspace } from '../../engine/workspace.js';
 import { columnOptions, toColumnMap, type ColumnFlags } from '../columns.js';
-import { collect, globals } from '../context.js';
+import { collect, openFor } from '../context.js';
 import { progress, table, type Io } from '../io.js';
 
 function readOptions(f: ColumnFlags): Parameters<typeof rowsFromFile>[2] {
@@ -26,7 +28,7 @@ async function loadRows(
   rows: ScanRow[];
   name: string;
   snapshot?: {
-    ws: Awaited<ReturnType<typeof openWorkspace>>;
+    ws: Workspace;
     row: Awaited<ReturnType<typeof resolveSnapshot>>;
   };
 }> {
@@ -42,7 +44,7 @@ async function loadRows(
       bar.stop();
     }
   }
-  const ws = await openWorkspace(locateWorkspace(globals(cmd).workspace, io.env, io.cwd));
+  const ws = await openFor(cmd, io);
   try {
     const row = await resolveSnapshot(ws, target);
     return {
@@ -144,9 +146,7 @@ export function registerScan(program: Command, io: Io): void {
       try {
         let baseline: Record<string, number> | undefined;
         if (flags.baseline) {
-          const ws =
-            snapshot?.ws ??
-            (await openWorkspace(locateWorkspace(globals(cmd).workspace, io.env, io.cwd)));
+          const ws = snapshot?.ws ?? (await openFor(cmd, io));
           try {
             const base = await resolveSnapshot(ws, flags.baseline);
             baseline = {};
@@ -184,6 +184,13 @@ export function registerScan(program: Command, io: Io): void {
           io.stdout(
             `Recorded signed scan ${recorded.id.slice(0, 12)} of ${name} (report ${recorded.reportDigest.slice(0, 12)})\n`,
           );
+          // On a high-impact dataset, strong findings go to the human review queue at once.
+          if ((await datasetGovernance(snapshot.ws, snapshot.row.dataset)).highImpact) {
+            const review = await openReview(snapshot.ws, snapshot.row);
+            io.stdout(
+              `High-impact dataset: ${review.opened} record(s) scoring ≥ ${review.threshold} queued for review ("cordon review list")\n`,
+            );
+          }
         }
         printSummary(io, report, name);
         const reasons = evaluateFailOn(report, rules);

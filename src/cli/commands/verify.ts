@@ -11,8 +11,8 @@ import { EXPORT_FILES } from '../../engine/export.js';
 import { loadManifest, resolveSnapshot, snapshotLabel } from '../../engine/snapshots.js';
 import { verifyExport } from '../../engine/verify-export.js';
 import { verifySnapshot } from '../../engine/verify-snapshot.js';
-import { locateWorkspace, openWorkspace, trustedKeys } from '../../engine/workspace.js';
-import { collect, globals, printJson, withWorkspace } from '../context.js';
+import { trustedKeys } from '../../engine/workspace.js';
+import { collect, globals, openFor, printJson, withWorkspace } from '../context.js';
 import { short, type Io } from '../io.js';
 
 async function keysFromFiles(files: string[], cwd: string): Promise<Map<string, KeyObject>> {
@@ -46,9 +46,7 @@ export function registerVerify(program: Command, io: Io): void {
       ) {
         let trusted = await keysFromFiles(opts.key ?? [], io.cwd);
         if (trusted.size === 0) {
-          const ws = await openWorkspace(
-            locateWorkspace(globals(cmd).workspace, io.env, io.cwd),
-          ).catch(() => {
+          const ws = await openFor(cmd, io).catch(() => {
             throw new CordonError(
               'USAGE',
               'no trusted key: pass --key <public key file>, or run inside a workspace that knows the signer',

@@ -8,6 +8,8 @@ import {
   type ScanPredicate,
 } from '../../core/statement.js';
 import type { SnapshotRow } from '../../store/metadata-store.js';
+import { authorize } from '../governance/authorize.js';
+import { snapshotState } from '../governance/facts.js';
 import type { Workspace } from '../workspace.js';
 
 /**
@@ -19,6 +21,9 @@ export async function recordScan(
   snapshot: SnapshotRow,
   report: ScanReport,
 ): Promise<{ id: string; reportDigest: string }> {
+  const authz = await authorize(ws, 'scan', { type: 'Snapshot', snapshot });
+  // A first scan moves a draft to "scanned"; later scans leave the state as it is.
+  const promote = (await snapshotState(ws, snapshot.id)) === 'draft';
   const staging = await ws.blobs.stage();
   try {
     const reportDigest = await staging.put(canonicalJson(report));
@@ -69,8 +74,10 @@ export async function recordScan(
           report: reportDigest,
           flaggedRows: report.summary.flaggedRows,
           triggers: report.triggers.length,
+          authz,
         }),
       },
+      promote ? 'scanned' : undefined,
     );
     return { id, reportDigest };
   } catch (e) {
