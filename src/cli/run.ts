@@ -1,13 +1,18 @@
 import { Command, CommanderError } from 'commander';
 import { CordonError } from '../core/errors.js';
+import { registerApprove } from './commands/approve.js';
 import { registerAudit } from './commands/audit.js';
 import { registerDiff } from './commands/diff.js';
 import { registerExport } from './commands/export.js';
+import { registerGovern } from './commands/govern.js';
 import { registerHistory } from './commands/history.js';
+import { registerIdentity } from './commands/identity.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerInit } from './commands/init.js';
 import { registerLineage } from './commands/lineage.js';
 import { registerMerge } from './commands/merge.js';
+import { registerQuarantine } from './commands/quarantine.js';
+import { registerReview } from './commands/review.js';
 import { registerScan } from './commands/scan.js';
 import { registerVerify } from './commands/verify.js';
 import type { Io } from './io.js';
@@ -56,14 +61,22 @@ export async function run(argv: string[], io: Io): Promise<number> {
     registerExport,
     registerVerify,
     registerScan,
+    registerReview,
+    registerApprove,
+    registerQuarantine,
+    registerGovern,
+    registerIdentity,
     registerAudit,
   ]) {
     register(program, io);
   }
-  // --json works before or after the command name; a command may give it a value of its own.
-  for (const command of program.commands) {
+  // --json and --as work before or after the command name; a command may give --json a value of
+  // its own. Added to every command that runs an action (sub-commands included).
+  const leaves = (c: Command): Command[] => (c.commands.length ? c.commands.flatMap(leaves) : [c]);
+  for (const command of program.commands.flatMap(leaves)) {
     if (!command.options.some((o) => o.long === '--json'))
       command.option('--json', 'print machine-readable JSON');
+    command.option('--as <identity>', 'act as this local identity');
   }
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CordonError } from '../../core/errors.js';
+import { snapshotState } from '../../engine/governance/facts.js';
 import { rollback, tagSnapshot } from '../../engine/history.js';
 import { resolveSnapshot, snapshotLabel } from '../../engine/snapshots.js';
 import { globals, printJson, withWorkspace } from '../context.js';
@@ -52,6 +53,7 @@ export function registerHistory(program: Command, io: Io): void {
             ...s,
             record_count: Number(s.record_count),
             current: s.id === ds.head,
+            state: await snapshotState(ws, s.id),
             tags: await ws.meta.tagsOf(s.id),
           });
         if (globals(cmd).json) return printJson(io, rows);
@@ -62,6 +64,7 @@ export function registerHistory(program: Command, io: Io): void {
               'VERSION',
               'SNAPSHOT',
               'STAGE',
+              'STATE',
               'RECORDS',
               'ROOT',
               'AUTHOR',
@@ -74,6 +77,7 @@ export function registerHistory(program: Command, io: Io): void {
               r.version,
               short(r.id),
               r.stage,
+              r.state,
               r.record_count,
               short(r.root),
               r.author,

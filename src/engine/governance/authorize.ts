@@ -95,10 +95,7 @@ export async function authorize(
       snapshot_id: 'snapshot' in ref ? ref.snapshot.id : null,
       detail: JSON.stringify({ ...record, resource: describe(ref), reason: decision.reason }),
     });
-    throw new CordonError(
-      'FORBIDDEN',
-      `${ws.identity.name} may not ${action} ${describe(ref)}: ${decision.reason}`,
-    );
+    throw new CordonError('FORBIDDEN', decision.reason);
   }
   if (ws.credential.kind === 'token') await noteScopeUse(ws, action);
   return record;
