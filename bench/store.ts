@@ -436,7 +436,17 @@ async function benchVerify(res: TargetResult): Promise<void> {
   ]);
   log(`  ingest --format folder: ${sec(ing.ms)}`);
   rmSync(out, { recursive: true, force: true });
-  const exp = await cordon('export', ['-w', ws, '--json', 'export', 'imgs', '--out', out]);
+  const exp = await cordon('export', [
+    '-w',
+    ws,
+    '--json',
+    'export',
+    'imgs',
+    '--out',
+    out,
+    '--override-gate',
+    'benchmark data',
+  ]);
   log(`  export: ${sec(exp.ms)}`);
   rmSync(folder, { recursive: true, force: true }); // not needed any more: leave the cache to the export
   const warm = await shell('warm-up read', READ_SCRIPT, out);

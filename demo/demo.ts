@@ -17,18 +17,34 @@ const base = resolve(process.argv[2] ?? mkdtempSync(join(tmpdir(), 'cordon-demo-
 const io = { ...processIo(), cwd: base };
 const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 
+/**
+ * Runs one command and shows it. `token` runs it as the holder of an API token (as a pipeline
+ * would, through $CORDON_TOKEN); `quiet` captures the output and returns it instead of printing.
+ */
 async function cordon(
   args: string[],
   expect: 'ok' | 'fail' = 'ok',
   outFile?: string,
-): Promise<void> {
+  options: { token?: string; quiet?: boolean } = {},
+): Promise<string> {
   const shown = args.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ');
-  process.stdout.write(`\n${bold('$ cordon ' + shown + (outFile ? ` > ${outFile}` : ''))}\n`);
+  const prefix = options.token ? 'CORDON_TOKEN=… ' : '';
+  process.stdout.write(
+    `\n${bold('$ ' + prefix + 'cordon ' + shown + (outFile ? ` > ${outFile}` : ''))}\n`,
+  );
   let captured = '';
-  const status = await run(args, outFile ? { ...io, stdout: (t) => (captured += t) } : io);
+  const capture = outFile !== undefined || options.quiet === true;
+  const env = options.token ? { ...io.env, CORDON_TOKEN: options.token } : io.env;
+  const status = await run(args, {
+    ...io,
+    env,
+    ...(capture ? { stdout: (t: string) => (captured += t) } : {}),
+  });
   if (outFile) {
     writeFileSync(join(base, outFile), captured);
     process.stdout.write(`(${captured.trim().split('\n').length} lines written to ${outFile})\n`);
+  } else if (options.quiet) {
+    process.stdout.write(`(${captured.trim().split('\n').length} lines of output captured)\n`);
   }
   process.stdout.write(`(exit ${status})\n`);
   if ((status === 0) !== (expect === 'ok')) {
@@ -36,6 +52,7 @@ async function cordon(
       `demo step "${args.join(' ')}" exited ${status}, expected ${expect === 'ok' ? 0 : 'a failure'}`,
     );
   }
+  return captured;
 }
 
 function step(title: string): void {
@@ -70,19 +87,92 @@ function writePoisonedFeed(path: string): void {
   writeFileSync(path, feed.map((r) => JSON.stringify(r)).join('\n') + '\n');
 }
 
+const GATE_POLICY = `# The gate a snapshot of "spam" must pass before it may train a model.
+version: 1
+integrity: required
+scan:
+  required: true
+  maxRate: { label: 0.03, conflicting_label: 0.01 }
+  triggers: forbid
+  secrets: forbid
+  suspiciousSources: forbid
+provenance:
+  sourcesKnown: true
+  sourcesTrusted: true
+  lineageComplete: true
+approvals:
+  min: dataset
+`;
+
 async function main(): Promise<void> {
   process.stdout.write(`Cordon demo in ${base}\n`);
-  step('1. A workspace: SQLite metadata, content-addressed objects, an Ed25519 signing key');
-  await cordon(['init', '.cordon', '--identity', 'demo-steward']);
+  step('1. A workspace: SQLite metadata, content-addressed objects, Ed25519 keys, Cedar policies');
+  await cordon(['init', '.cordon', '--identity', 'admin']);
 
-  step(
-    '2. Ingest a real corpus (3,023 SpamAssassin messages) as a signed snapshot, and mark it known-good',
-  );
-  await cordon(['ingest', 'spam', sample, '-m', 'SpamAssassin public corpus sample']);
-  await cordon(['show', 'spam@1']);
+  step('2. People and bots: two stewards, a data engineer, an ingest bot and a training bot');
+  for (const who of ['alice', 'bob', 'carol']) await cordon(['identity', 'add', who]);
+  await cordon(['identity', 'add', 'feed-bot', '--service', '--owner', 'carol']);
+  await cordon(['identity', 'add', 'train-bot', '--service', '--owner', 'carol']);
+  // carol may create datasets (contributor everywhere); the rest hold roles on "spam" only.
+  for (const [who, role, dataset] of [
+    ['alice', 'steward', 'spam'],
+    ['bob', 'steward', 'spam'],
+    ['carol', 'contributor', '*'],
+    ['carol', 'steward', 'spam'],
+    ['feed-bot', 'contributor', 'spam'],
+    ['train-bot', 'trainer', 'spam'],
+  ] as const)
+    await cordon(['identity', 'grant', who, role, '--dataset', dataset]);
+  const tokenOf = async (who: string, scopes: string[]): Promise<string> => {
+    const out = await cordon(
+      [
+        'token',
+        'create',
+        who,
+        ...scopes.flatMap((s) => ['--scope', s]),
+        '--expires',
+        '30d',
+        '--json',
+      ],
+      'ok',
+      undefined,
+      { quiet: true },
+    );
+    return (JSON.parse(out) as { token: string }).token;
+  };
+  const feedToken = await tokenOf('feed-bot', ['datasets:write']);
+  const trainToken = await tokenOf('train-bot', ['snapshots:export']);
+  await cordon(['identity', 'list']);
+
+  step('3. Ingest a real corpus (3,023 SpamAssassin messages) as a signed snapshot');
+  await cordon([
+    'ingest',
+    'spam',
+    sample,
+    '-m',
+    'SpamAssassin public corpus sample',
+    '--as',
+    'carol',
+  ]);
+  await cordon(['dataset', 'set', 'spam', '--high-impact']);
+  for (const source of ['easy-ham-1', 'easy-ham-2', 'hard-ham-1', 'spam-1', 'spam-2'])
+    await cordon(['source', 'spam', source, '--trusted']);
+  await cordon(['source', 'spam', 'partner-feed', '--trusted', '--external']);
+  writeFileSync(join(base, 'gate.yaml'), GATE_POLICY);
+
+  step('4. Scan, two independent approvals, gate: version 1 becomes known-good and is released');
+  await cordon(['scan', 'spam@1', '--as', 'alice'], 'ok', 'scan-spam-v1.txt');
+  for (const who of ['alice', 'bob'])
+    await cordon(['approve', 'spam@1', '--as', who, '--comment', 'checked the scan report']);
+  await cordon(['gate', 'spam@1', '--policy', 'gate.yaml', '--as', 'alice']);
+  await cordon(['release', 'spam@1', '--as', 'alice']);
   await cordon(['tag', 'spam@1', 'known-good']);
+  await cordon(['export', 'spam@1', '--out', 'export/spam-v1'], 'ok', undefined, {
+    token: trainToken,
+  });
+  await cordon(['verify', 'export/spam-v1', '--key', '.cordon/keys/carol.pub']);
 
-  step('3. A curation step, recorded as a transform with lineage back to the raw snapshot');
+  step('5. A curation step, recorded as a transform with lineage back to the raw snapshot');
   const rows = gunzipSync(readFileSync(sample)).toString('utf8').trim().split('\n');
   const seen = new Set<string>();
   const deduped = rows.filter((l) => {
@@ -105,14 +195,27 @@ async function main(): Promise<void> {
   ]);
   await cordon(['lineage', 'spam-train']);
 
-  step('4. A partner feed arrives: 40 new rows and 25 relabelled ones, appended as version 2');
+  step('6. The ingest bot appends a partner feed with its token: 40 new rows, 25 relabelled');
   writePoisonedFeed(join(base, 'partner-feed.jsonl'));
-  await cordon(['ingest', 'spam', 'partner-feed.jsonl', '--append', '-m', 'partner feed, week 47']);
+  await cordon(
+    ['ingest', 'spam', 'partner-feed.jsonl', '--append', '-m', 'partner feed, week 47'],
+    'ok',
+    undefined,
+    {
+      token: feedToken,
+    },
+  );
   await cordon(['diff', 'spam@1', 'spam@2', '--limit', '3']);
 
   step(
-    '5. Scan the new version for poisoning against the known-good baseline; fail on triggers or a suspicious source',
+    "7. Separation of duties: the bot's owner may not approve its snapshot; the bot may not export",
   );
+  await cordon(['approve', 'spam@2', '--as', 'carol'], 'fail');
+  await cordon(['export', 'spam@2', '--out', 'export/spam-v2'], 'fail', undefined, {
+    token: feedToken,
+  });
+
+  step('8. Scan version 2 against the known-good baseline; high impact, so findings go to review');
   await cordon(
     [
       'scan',
@@ -125,30 +228,59 @@ async function main(): Promise<void> {
       'scan-spam-v2.html',
       '--fail-on',
       'triggers,sources',
+      '--as',
+      'alice',
     ],
     'fail',
   );
   process.stdout.write(`(HTML report with plots: ${join(base, 'scan-spam-v2.html')})\n`);
 
-  step('6. Verify every stored snapshot: signatures, Merkle roots, every record');
-  await cordon(['verify']);
+  step('9. The gate blocks version 2, and training cannot take it');
+  await cordon(['gate', 'spam@2', '--policy', 'gate.yaml', '--as', 'alice'], 'fail');
+  await cordon(['export', 'spam@2', '--out', 'export/spam-v2'], 'fail', undefined, {
+    token: trainToken,
+  });
 
-  step('7. Export for training and verify the export, as a training job would');
-  await cordon(['export', 'spam@2', '--out', 'export/spam-v2']);
-  await cordon(['verify', 'export/spam-v2', '--key', '.cordon/keys/demo-steward.pub']);
-
-  step('8. Tamper with a copy: flip one label in the training file; verification fails closed');
-  cpSync(join(base, 'export/spam-v2'), join(base, 'export/tampered'), { recursive: true });
-  const file = join(base, 'export/tampered/records.jsonl');
-  const lines = readFileSync(file, 'utf8').split('\n');
-  const victim = lines.findIndex((l) => l.includes('"label":"spam"'));
-  lines[victim] = lines[victim]!.replace('"label":"spam"', '"label":"ham"');
-  writeFileSync(file, lines.join('\n'));
-  await cordon(['verify', 'export/tampered', '--key', '.cordon/keys/demo-steward.pub'], 'fail');
-
-  step(
-    '9. Roll the dataset back to the known-good snapshot; nothing is deleted, the move is recorded',
+  step('10. Review the queue: the stewards drop what came from the partner feed');
+  const items = JSON.parse(
+    await cordon(['review', 'list', 'spam@2', '--json'], 'ok', undefined, { quiet: true }),
+  ) as { id: string; record_id: string }[];
+  const feedRows = items.filter((i) => i.record_id.startsWith('partner-feed/'));
+  const others = items.filter((i) => !i.record_id.startsWith('partner-feed/'));
+  process.stdout.write(
+    `(${items.length} review items: ${feedRows.length} from the partner feed, ${others.length} elsewhere)\n`,
   );
+  if (feedRows.length > 0)
+    await cordon(
+      ['review', 'decide', 'drop', ...feedRows.map((i) => i.id), '--as', 'bob'],
+      'ok',
+      undefined,
+      { quiet: true },
+    );
+  if (others.length > 0)
+    await cordon(
+      ['review', 'decide', 'keep', ...others.map((i) => i.id), '--as', 'bob'],
+      'ok',
+      undefined,
+      { quiet: true },
+    );
+  await cordon(['review', 'apply', 'spam@2', '--as', 'carol']);
+
+  step('11. Quarantine the partner feed: nothing holding its rows may be merged or exported');
+  await cordon([
+    'quarantine',
+    'add',
+    'source',
+    'partner-feed',
+    '--dataset',
+    'spam',
+    '--reason',
+    'trigger "cf" and flipped labels in week 47',
+    '--as',
+    'alice',
+  ]);
+  await cordon(['merge', 'spam-all', 'spam@1', 'spam@2', '--as', 'carol'], 'fail');
+  step('12. Roll back to known-good anyway: the feed also relabelled existing rows');
   await cordon([
     'rollback',
     'spam',
@@ -158,10 +290,22 @@ async function main(): Promise<void> {
     'partner feed relabels ham as spam',
   ]);
   await cordon(['log', 'spam']);
-  await cordon(['audit', 'show', '--dataset', 'spam']);
-  await cordon(['audit', 'verify']);
 
-  step('10. Lineage as OpenLineage RunEvents (for a lineage server) and signed SLSA provenance');
+  step('13. Tamper with an export: flip one label in the training file; verification fails closed');
+  cpSync(join(base, 'export/spam-v1'), join(base, 'export/tampered'), { recursive: true });
+  const file = join(base, 'export/tampered/records.jsonl');
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const victim = lines.findIndex((l) => l.includes('"label":"spam"'));
+  lines[victim] = lines[victim]!.replace('"label":"spam"', '"label":"ham"');
+  writeFileSync(file, lines.join('\n'));
+  await cordon(['verify', 'export/tampered', '--key', '.cordon/keys/carol.pub'], 'fail');
+
+  step('14. The audit log: every change and every refusal, in a signed Merkle log');
+  await cordon(['audit', 'show', '--kind', 'authz.deny']);
+  await cordon(['audit', 'verify']);
+  await cordon(['nhi', 'report']);
+
+  step('15. Lineage as OpenLineage RunEvents (for a lineage server) and signed SLSA provenance');
   await cordon(
     ['lineage', 'spam-train', '--format', 'openlineage'],
     'ok',

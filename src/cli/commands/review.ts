@@ -73,18 +73,21 @@ export function registerReview(program: Command, io: Io): void {
     });
 
   review
-    .command('decide <item> <decision>')
-    .description('keep, drop or relabel the record of a review item')
+    .command('decide <decision> <items...>')
+    .description('keep, drop or relabel the records of one or more review items')
     .option('--label <label>', 'the new label (relabel)')
-    .action(async (item: string, decision: string, opts: { label?: string }, cmd: Command) => {
+    .action(async (decision: string, items: string[], opts: { label?: string }, cmd: Command) => {
       if (!['keep', 'drop', 'relabel'].includes(decision))
         throw new CordonError('USAGE', 'decision must be keep, drop or relabel');
       await withWorkspace(cmd, io, async (ws) => {
-        const row = await decideReviewItem(ws, item, decision as ReviewDecision, opts.label);
-        if (globals(cmd).json) return printJson(io, row);
-        io.stdout(
-          `${item}: ${decision}${row.new_label !== null ? ` → ${row.new_label}` : ''} (record ${row.record_id})\n`,
-        );
+        const rows = [];
+        for (const item of items)
+          rows.push(await decideReviewItem(ws, item, decision as ReviewDecision, opts.label));
+        if (globals(cmd).json) return printJson(io, rows);
+        for (const row of rows)
+          io.stdout(
+            `${row.id}: ${decision}${row.new_label !== null ? ` → ${row.new_label}` : ''} (record ${row.record_id})\n`,
+          );
       });
     });
 

@@ -30,6 +30,9 @@ import { quarantineOf, snapshotSources, snapshotState } from './facts.js';
 
 export const GATE_VERIFIER_ID = 'https://cordon.dev/verifiers/gate/v1';
 
+/** Secret findings scoring at least this count for the gate (see scanFacts). */
+export const GATE_SECRET_MIN_SCORE = 0.7;
+
 /**
  * Whether a snapshot has passed its gate: the newest gate run for it passed, and its signed
  * verdict still verifies and names this snapshot's id and root. Anything else counts as not
@@ -114,6 +117,13 @@ async function scanFacts(ws: Workspace, row: SnapshotRow): Promise<GateFacts['sc
     counts[k] = report.summary.counts[k] ?? 0;
     rates[k] = report.summary.rates[k] ?? 0;
   }
+  // For the gate a secret is a credential-shaped finding (a known pattern, a private key, or a
+  // high-entropy value assigned to a key/password/token name). A bare high-entropy string scores
+  // 0.5 in the scan: a hint for review, too common in real text (hashes, ids) to block on.
+  counts.secret = report.issues.filter(
+    (i) => i.kind === 'secret' && i.score >= GATE_SECRET_MIN_SCORE,
+  ).length;
+  rates.secret = report.rows > 0 ? counts.secret / report.rows : 0;
   return {
     id: scan.id,
     createdAt: scan.createdAt,
