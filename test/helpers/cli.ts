@@ -8,12 +8,21 @@ export interface CliResult {
 
 /** Runs the CLI in process in `cwd`, capturing its output. */
 export async function cli(cwd: string, ...args: string[]): Promise<CliResult> {
+  return cliEnv(cwd, {}, ...args);
+}
+
+/** Runs the CLI with environment variables (e.g. CORDON_TOKEN). */
+export async function cliEnv(
+  cwd: string,
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const status = await run(args, {
     stdout: (t) => (stdout += t),
     stderr: (t) => (stderr += t),
-    env: {},
+    env,
     cwd,
     interactive: false,
   });
