@@ -13,9 +13,13 @@ import {
   type SnapshotFacts,
 } from './authorizer.js';
 import { DEFAULT_POLICIES } from './default-policies.js';
+import { CEDAR_SCHEMA } from './schema.js';
+import { CEDAR_SCHEMA_JSON } from './schema-json.js';
+import { schemaToJson } from '@cedar-policy/cedar-wasm/nodejs';
 
 const NOW = '2025-06-01T12:00:00Z';
-const authz = Authorizer.load();
+// The shipped defaults are validated here, strictly against the schema (the CLI skips that).
+const authz = Authorizer.load([], { checkDefaults: true });
 
 function dataset(over: Partial<DatasetFacts> = {}): DatasetFacts {
   return { name: 'spam', externallySourced: false, highImpact: false, ...over };
@@ -652,6 +656,14 @@ describe('loading policies', () => {
     }
     throw new Error('expected the load to fail');
   };
+
+  it('the JSON schema the authorizer loads is the text schema, converted', () => {
+    const converted = schemaToJson(CEDAR_SCHEMA);
+    expect(converted.type).toBe('success');
+    if (converted.type !== 'success') return;
+    // On a mismatch, regenerate src/engine/authz/schema-json.ts with this value.
+    expect(CEDAR_SCHEMA_JSON).toEqual(converted.json);
+  });
 
   it('the defaults carry their ids', () => {
     expect(authz.policyIds).toEqual(DEFAULT_POLICIES.map((p) => p.id));

@@ -21,7 +21,8 @@ import {
   type Role,
 } from './actions.js';
 import { DEFAULT_POLICIES } from './default-policies.js';
-import { CEDAR_NAMESPACE, CEDAR_SCHEMA } from './schema.js';
+import { CEDAR_NAMESPACE } from './schema.js';
+import { CEDAR_SCHEMA_JSON } from './schema-json.js';
 
 export interface PrincipalFacts {
   type: 'Human' | 'ServiceAccount';
@@ -139,7 +140,11 @@ const WORKSPACE_ID = 'workspace';
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 let schemaPrepared = false;
-/** The default policies are validated once per process; their text never changes. */
+/**
+ * The shipped default policies are constants validated by the test suite
+ * (authorizer.test.ts); at run time they are validated only when asked (`checkDefaults`) and then
+ * once per process. Validation costs a schema parse, which the CLI would pay on every command.
+ */
 let defaultsValidated = false;
 /** Policy sets already in Cedar's per-thread cache, by id (the id carries the set's digest). */
 const preparsedSets = new Set<string>();
@@ -147,7 +152,7 @@ const preparsedSets = new Set<string>();
 /** Parses the schema into Cedar's per-thread cache once, so requests do not re-parse it. */
 function prepareSchema(): void {
   if (schemaPrepared) return;
-  const answer = preparseSchema(SCHEMA_NAME, CEDAR_SCHEMA);
+  const answer = preparseSchema(SCHEMA_NAME, CEDAR_SCHEMA_JSON);
   if (answer.type === 'failure') {
     throw new CordonError(
       'POLICY_INVALID',
@@ -511,9 +516,13 @@ export class Authorizer {
    * Parses and strictly validates the schema, the default policies and the user's policies.
    * Throws CordonError('POLICY_INVALID') naming the file and carrying Cedar's own validation
    * messages, listing all problems at once. Users' policies get ids from their @id annotation,
-   * else `<file>#<n>`; duplicate ids are rejected.
+   * else `<file>#<n>`; duplicate ids are rejected. The shipped defaults are validated too when
+   * `checkDefaults` is set (the tests do; see `defaultsValidated`).
    */
-  static load(userPolicies: readonly PolicyFile[] = []): Authorizer {
+  static load(
+    userPolicies: readonly PolicyFile[] = [],
+    options: { checkDefaults?: boolean } = {},
+  ): Authorizer {
     prepareSchema();
     const problems: string[] = [];
     const entries: PolicyEntry[] = DEFAULT_POLICIES.map((p) => ({
@@ -553,12 +562,13 @@ export class Authorizer {
 
     // Validation is per policy, so the defaults need checking only once per process.
     const warnings: string[] = [];
-    const toValidate = defaultsValidated
-      ? entries.filter((e) => e.file !== DEFAULT_POLICIES_FILE)
-      : entries;
+    const toValidate =
+      options.checkDefaults === true && !defaultsValidated
+        ? entries
+        : entries.filter((e) => e.file !== DEFAULT_POLICIES_FILE);
     if (toValidate.length > 0) {
       const answer = validate({
-        schema: CEDAR_SCHEMA,
+        schema: CEDAR_SCHEMA_JSON,
         policies: { staticPolicies: Object.fromEntries(toValidate.map((e) => [e.id, e.text])) },
         validationSettings: { mode: 'strict' },
       });
