@@ -180,6 +180,22 @@ describe('governance from the command line', () => {
     const verdict = JSON.parse(readFileSync(join(dir, 'v.json'), 'utf8')) as { payload: string };
     expect(Buffer.from(verdict.payload, 'base64').toString()).toContain('svr/v0.1');
     expect((await cli(dir, 'export', 'mail', '--out', 'out')).status).toBe(0);
+    const verified = await cli(dir, 'verify', 'out');
+    expect(verified.status, verified.stderr).toBe(0);
+    expect(verified.stdout).toContain('gate verdict: passed');
+    // A doctored verdict fails the whole export: the consumer cannot be fooled about the gate.
+    const verdictFile = join(dir, 'out/verdict.dsse.json');
+    const env = JSON.parse(readFileSync(verdictFile, 'utf8')) as { payload: string };
+    const doctored = Buffer.from(env.payload, 'base64')
+      .toString()
+      .replace('"passed":true', '"passed":false');
+    writeFileSync(
+      verdictFile,
+      JSON.stringify({ ...env, payload: Buffer.from(doctored).toString('base64') }),
+    );
+    const tampered = await cli(dir, 'verify', 'out');
+    expect(tampered.status).toBe(1);
+    expect(tampered.stderr).toContain('verdict.dsse.json');
     // An owner's override of a different (ungated) snapshot is logged with its reason.
     writeFileSync(join(dir, 'more.jsonl'), '{"id":"n1","label":"ham","text":"hello there"}\n');
     expect((await cli(dir, 'ingest', 'mail', 'more.jsonl', '--append')).status).toBe(0);

@@ -2,7 +2,9 @@ import { type KeyObject } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import type { DsseEnvelope } from '../core/dsse.js';
+import { verifyEnvelope, type DsseEnvelope } from '../core/dsse.js';
+import { parseGateVerdict } from '../core/gate/verdict.js';
+import { parseStatement } from '../core/statement.js';
 import { CordonError, VerifyError } from '../core/errors.js';
 import type { ManifestEntry } from '../core/manifest.js';
 import { EXPORT_FILES } from './export.js';
@@ -22,6 +24,8 @@ export interface ExportVerification {
   files: number;
   bytes: number;
   signer: string;
+  /** The gate verdict shipped with the export (verified), or null when there is none. */
+  gate: { passed: boolean; signer: string } | null;
 }
 
 const RANGE_BYTES = 16 << 20;
@@ -155,6 +159,7 @@ export async function verifyExport(
       await verifyParquet(path(EXPORT_FILES.parquet), EXPORT_FILES.parquet, entries, index);
     }
     await checkTopLevel(dir);
+    const gate = await checkVerdict(path(EXPORT_FILES.verdict), trusted, id, root);
     return {
       dir,
       snapshot: id,
@@ -165,6 +170,7 @@ export async function verifyExport(
       files: referenced.size,
       bytes,
       signer,
+      gate,
     };
   } finally {
     await pool.close();
@@ -288,5 +294,31 @@ async function* fileChunks(file: string): AsyncIterable<Buffer> {
     for await (const c of createReadStream(file, { highWaterMark: 1 << 20 })) yield c as Buffer;
   } catch (cause) {
     throw new VerifyError(relative(process.cwd(), file), 'cannot be read', { cause });
+  }
+}
+
+/**
+ * Checks the gate verdict shipped with an export, if any: signed by a trusted key, about this
+ * snapshot's id and root. A verdict that does not verify fails the whole export (fail closed).
+ */
+async function checkVerdict(
+  file: string,
+  trusted: ReadonlyMap<string, KeyObject>,
+  snapshotId: string,
+  root: string,
+): Promise<ExportVerification['gate']> {
+  if (!existsSync(file)) return null;
+  const what = EXPORT_FILES.verdict;
+  try {
+    const envelope = JSON.parse(await readFile(file, 'utf8')) as DsseEnvelope;
+    const v = verifyEnvelope(envelope, trusted);
+    const verdict = parseGateVerdict(parseStatement(v.payload));
+    if (verdict.snapshotId !== snapshotId || verdict.root !== root)
+      throw new Error(
+        `the verdict is about snapshot ${verdict.snapshotId.slice(0, 12)}, not this one`,
+      );
+    return { passed: verdict.passed, signer: v.verifiedBy[0]! };
+  } catch (cause) {
+    throw new VerifyError(what, cause instanceof Error ? cause.message : String(cause), { cause });
   }
 }

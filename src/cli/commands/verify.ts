@@ -61,7 +61,10 @@ export function registerVerify(program: Command, io: Io): void {
         const r = await verifyExport(folder, trusted);
         if (json) return printJson(io, { ok: true, ...r });
         io.stdout(
-          `OK ${r.dataset}@${r.version} at ${r.dir}: ${r.records} records, ${r.files} files, ${r.bytes} bytes, root ${short(r.root)}, signed by ${r.signer}\n`,
+          `OK ${r.dataset}@${r.version} at ${r.dir}: ${r.records} records, ${r.files} files, ${r.bytes} bytes, root ${short(r.root)}, signed by ${r.signer}\n` +
+            (r.gate
+              ? `gate verdict: ${r.gate.passed ? 'passed' : 'FAILED'} (signed by ${r.gate.signer})\n`
+              : 'no gate verdict in this export\n'),
         );
         return;
       }
