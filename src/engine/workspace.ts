@@ -17,6 +17,7 @@ import type { MetadataStore } from '../store/metadata-store.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { checkpointAudit } from './audit.js';
+import type { CredentialFacts } from './authz/authorizer.js';
 import { bootstrapAdmin, resolveActor } from './governance/principal.js';
 
 export const WORKSPACE_DIR = '.cordon';
@@ -46,16 +47,8 @@ export interface Identity {
   publicKey: KeyObject;
 }
 
-/** How the acting identity proved who it is. */
-export interface Credential {
-  kind: 'key' | 'token';
-  /** The key id of the signing key, or the token's public key id. */
-  id: string;
-  scopes: string[];
-  expiresAt: string | null;
-  revoked: boolean;
-  quarantined: boolean;
-}
+/** How the acting identity proved who it is (a key file or an API token), as Cedar sees it. */
+export type Credential = CredentialFacts;
 
 /** An open workspace: metadata, objects, the acting identity and how it authenticated. */
 export interface Workspace {

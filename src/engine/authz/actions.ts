@@ -1,3 +1,5 @@
+import type { Scope } from '../../core/tokens.js';
+
 /**
  * The vocabulary of authorization: what a principal can ask to do, on which kind of resource, and
  * which API-token scope the request needs. The Cedar schema (`schema.ts`) is generated from these
@@ -65,22 +67,8 @@ export const DATASET_ROLES: readonly Exclude<Role, 'admin'>[] = [
   'auditor',
 ];
 
-export const SCOPES = [
-  'datasets:read',
-  'datasets:write',
-  'labels:write',
-  'scans:write',
-  'reviews:write',
-  'approvals:write',
-  'gates:write',
-  'snapshots:export',
-  'quarantine:write',
-  'identities:admin',
-  'policies:admin',
-  'audit:read',
-] as const;
-
-export type Scope = (typeof SCOPES)[number];
+// Scopes are defined with the token format (core/tokens.ts); actions map onto them here.
+export { SCOPES, type Scope } from '../../core/tokens.js';
 
 /** The token scope each action needs when the credential is an API token. */
 export const ACTION_SCOPES: Record<Action, Scope> = {
