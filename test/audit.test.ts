@@ -35,12 +35,13 @@ describe('audit log', () => {
     expect(v.status, v.stderr).toBe(0);
     expect(JSON.parse(v.stdout)).toMatchObject({
       ok: true,
-      events: 4,
-      checkpoints: 4,
+      // init: the creator's identity and two grants (admin, owner); then three commands.
+      events: 7,
+      checkpoints: 5,
       unsigned: 0,
     });
     const p = await cli(dir, 'audit', 'proof', '2', '--json');
-    expect(JSON.parse(p.stdout)).toMatchObject({ seq: 2, index: 1, size: 4, verified: true });
+    expect(JSON.parse(p.stdout)).toMatchObject({ seq: 2, index: 1, size: 7, verified: true });
     const show = await cli(dir, 'audit', 'show', '--kind', 'dataset.rollback', '--json');
     expect(
       (JSON.parse(show.stdout) as { detail: { reason: string } }[]).map((e) => e.detail.reason),
@@ -61,9 +62,9 @@ describe('audit log', () => {
   });
 
   it('detects a deleted event, at the end or in the middle', async () => {
-    await tamper((db) => db.deleteFrom('events').where('seq', '=', 4).execute());
+    await tamper((db) => db.deleteFrom('events').where('seq', '=', 7).execute());
     expect((await cli(dir, 'audit', 'verify')).stderr).toMatch(
-      /holds 3 events but checkpoint 4 signed 4: events were deleted/,
+      /holds 6 events but checkpoint 7 signed 7: events were deleted/,
     );
   });
 

@@ -319,16 +319,6 @@ export class MetadataStore {
       .executeTakeFirst();
   }
 
-  async putIdentity(row: IdentityRow): Promise<void> {
-    await this.write((trx) =>
-      trx
-        .insertInto('identities')
-        .values(row)
-        .execute()
-        .then(() => undefined),
-    );
-  }
-
   getIdentity(name: string): Promise<IdentityRow | undefined> {
     return this.db.selectFrom('identities').selectAll().where('name', '=', name).executeTakeFirst();
   }

@@ -13,7 +13,13 @@ import { parseStatement, statementBytes } from '../../core/statement.js';
 import type { SnapshotRow } from '../../store/metadata-store.js';
 import type { Workspace } from '../workspace.js';
 import { authorize, type DecisionRecord } from './authorize.js';
-import { accountableHumans, datasetGovernance, quarantineOf, snapshotState } from './facts.js';
+import {
+  accountableHumans,
+  datasetGovernance,
+  lastQuarantinedAt,
+  quarantineOf,
+  snapshotState,
+} from './facts.js';
 
 /** Signs an approval of `row` (or of lifting `quarantine` on it) with the acting identity's key. */
 export function signApproval(
@@ -115,6 +121,7 @@ export interface ApprovalStatus {
 /** Re-verifies every stored approval of a snapshot and counts the independent ones. */
 export async function approvalStatus(ws: Workspace, row: SnapshotRow): Promise<ApprovalStatus> {
   const accountable = new Set(await accountableHumans(ws, row.author));
+  const quarantinedAt = await lastQuarantinedAt(ws, row);
   const independent = new Set<string>();
   const invalid: ApprovalStatus['invalid'] = [];
   for (const a of await ws.meta.gov.listApprovals(row.id)) {
@@ -131,6 +138,13 @@ export async function approvalStatus(ws: Workspace, row: SnapshotRow): Promise<A
         throw new CordonError(
           'APPROVAL_INVALID',
           'the row names a different approver than the signature',
+        );
+      // The signed timestamp, not the row's, decides whether the approval predates a quarantine.
+      // An unreadable timestamp counts as too old (fail closed).
+      if (quarantinedAt !== null && !(Date.parse(predicate.timestamp) > Date.parse(quarantinedAt)))
+        throw new CordonError(
+          'APPROVAL_INVALID',
+          `given before the snapshot was quarantined on ${quarantinedAt}; approve it again`,
         );
       const who = await ws.meta.getIdentity(a.approver);
       if (!who || who.kind !== 'human')
@@ -193,8 +207,10 @@ export async function approveSnapshot(
     );
   const bytes = Buffer.from(canonicalJson(envelope));
   const id = sha256Hex(bytes);
+  const quarantinedAt = await lastQuarantinedAt(ws, row);
   const existing = (await ws.meta.gov.listApprovals(row.id)).find(
-    (a) => a.approver === ws.identity.name,
+    (a) =>
+      a.approver === ws.identity.name && (quarantinedAt === null || a.created_at > quarantinedAt),
   );
   if (!existing) {
     const staging = await ws.blobs.stage();

@@ -62,6 +62,16 @@ export async function accountableHumans(ws: Workspace, author: string): Promise<
   return row.kind === 'service' ? (JSON.parse(row.owners) as string[]) : [author];
 }
 
+/**
+ * When the snapshot was last placed in quarantine (lifted or not), or null if never. Approvals and
+ * gate verdicts older than this no longer count: a lifted snapshot must be approved and gated
+ * again before it moves on.
+ */
+export async function lastQuarantinedAt(ws: Workspace, row: SnapshotRow): Promise<string | null> {
+  const placed = await ws.meta.gov.listQuarantines({ kind: 'snapshot', target: row.id });
+  return placed.at(-1)?.placed_at ?? null;
+}
+
 /** An active quarantine that covers the snapshot: on itself, or on one of its sources. */
 export async function quarantineOf(
   ws: Workspace,

@@ -26,7 +26,7 @@ import { verifySnapshot } from '../verify-snapshot.js';
 import { trustedKeys, type Workspace } from '../workspace.js';
 import { approvalStatus } from './approvals.js';
 import { authorize } from './authorize.js';
-import { quarantineOf, snapshotSources, snapshotState } from './facts.js';
+import { lastQuarantinedAt, quarantineOf, snapshotSources, snapshotState } from './facts.js';
 
 export const GATE_VERIFIER_ID = 'https://cordon.dev/verifiers/gate/v1';
 
@@ -57,6 +57,17 @@ export async function gateStatus(
       throw new Error('verdict is for a different snapshot');
     if (verdict.passed !== (run.passed === 1))
       throw new Error('stored result disagrees with the signed verdict');
+    const quarantinedAt = await lastQuarantinedAt(ws, row);
+    if (
+      verdict.passed &&
+      quarantinedAt !== null &&
+      !(Date.parse(verdict.timeCreated) > Date.parse(quarantinedAt))
+    )
+      return {
+        passed: false,
+        run: run.id,
+        reason: `the gate ran before the snapshot was quarantined on ${quarantinedAt}; run it again`,
+      };
     return verdict.passed
       ? { passed: true, run: run.id, reason: 'passed' }
       : { passed: false, run: run.id, reason: 'the latest gate run failed' };

@@ -24,17 +24,33 @@ export async function bootstrapAdmin(
   key: KeyPairPem,
   time: string,
 ): Promise<void> {
-  await meta.putIdentity({
-    name,
-    kind: 'human',
-    key_id: key.keyId,
-    public_key: key.publicKeyPem,
-    created_at: time,
-    owners: '[]',
-    disabled_at: null,
-    disabled_by: null,
-    flag: null,
-  });
+  await meta.gov.addIdentity(
+    {
+      name,
+      kind: 'human',
+      key_id: key.keyId,
+      public_key: key.publicKeyPem,
+      created_at: time,
+      owners: '[]',
+      disabled_at: null,
+      disabled_by: null,
+      flag: null,
+    },
+    {
+      time,
+      actor: name,
+      kind: 'identity.add',
+      dataset: null,
+      snapshot_id: null,
+      detail: JSON.stringify({
+        identity: name,
+        kind: 'human',
+        owners: [],
+        keyId: key.keyId,
+        bootstrap: true,
+      }),
+    },
+  );
   for (const role of ['admin', 'owner'] as const) {
     await meta.gov.addGrant(
       {
@@ -51,7 +67,13 @@ export async function bootstrapAdmin(
         kind: 'grant.add',
         dataset: null,
         snapshot_id: null,
-        detail: JSON.stringify({ subject: name, role, dataset: '*', bootstrap: true }),
+        detail: JSON.stringify({
+          subject_type: 'Human',
+          subject: name,
+          role,
+          dataset: '*',
+          bootstrap: true,
+        }),
       },
     );
   }

@@ -135,11 +135,25 @@ export async function liftQuarantine(
     authz = await authorizeFor(ws, kind, { tokenOwner: token?.identity ?? '' }, true, q.placed_by);
   }
   if (q.placed_by === ws.identity.name) {
-    // Cedar forbids this for snapshots and sources; tokens get the same four-eyes rule here.
-    throw new CordonError(
-      'FORBIDDEN',
-      `${ws.identity.name} placed quarantine ${id}; someone else must approve lifting it`,
-    );
+    // Cedar forbids this for snapshots and sources; tokens get the same four-eyes rule here, and
+    // the refusal is logged like any other denial.
+    const reason = `${ws.identity.name} placed quarantine ${id}; someone else must approve lifting it`;
+    await ws.meta.appendEvent({
+      time: new Date().toISOString(),
+      actor: ws.identity.name,
+      kind: 'authz.deny',
+      dataset: q.dataset,
+      snapshot_id: snapshot?.id ?? null,
+      detail: JSON.stringify({
+        action: authz.action,
+        policies: [],
+        credential: authz.credential,
+        quarantine: q.id,
+        resource: `${kind} ${q.target}`,
+        reason,
+      }),
+    });
+    throw new CordonError('FORBIDDEN', reason);
   }
   const staging = await ws.blobs.stage();
   try {

@@ -103,6 +103,23 @@ export async function rotateToken(
   const authz = await authorize(ws, 'manageTokens', { type: 'Identity', name: old.identity });
   if (old.revoked_at !== null)
     throw new CordonError('USAGE', `token ${keyId} is revoked; create a new one`);
+  // A successor would carry a quarantined token's identity and scopes on without the approval
+  // that lifting the quarantine needs, and keep the old one alive during the overlap.
+  const quarantine = (
+    await ws.meta.gov.listQuarantines({ kind: 'token', target: keyId, active: true })
+  )[0];
+  if (quarantine) {
+    const reason = `token ${keyId} is quarantined (${quarantine.reason}); it cannot be rotated until someone lifts the quarantine`;
+    await ws.meta.appendEvent({
+      time: new Date().toISOString(),
+      actor: ws.identity.name,
+      kind: 'quarantine.blocked',
+      dataset: null,
+      snapshot_id: null,
+      detail: JSON.stringify({ operation: 'token.rotate', quarantine: quarantine.id, reason }),
+    });
+    throw new CordonError('QUARANTINED', reason);
+  }
   const maxOverlap = ws.config.tokens.maxOverlapHours * 3_600_000;
   if (overlapMs > maxOverlap)
     throw new CordonError(
