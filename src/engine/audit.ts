@@ -4,6 +4,7 @@ import { VerifyError } from '../core/errors.js';
 import { parsePublicKey } from '../core/keys.js';
 import { MerkleTree, verifyConsistency, verifyInclusion } from '../core/merkle.js';
 import type { EventRow, MetadataStore } from '../store/metadata-store.js';
+import { checkGovernanceState } from './governance/state-audit.js';
 import type { Identity } from './workspace.js';
 
 export const AUDIT_ORIGIN = 'cordon.audit/v1';
@@ -97,6 +98,14 @@ export async function verifyAudit(meta: MetadataStore): Promise<AuditVerificatio
         `is not a prefix of checkpoint ${newest.size}: the log was rewritten`,
       );
     }
+  }
+  // The Merkle checks prove the events untouched; now prove the tables agree with them.
+  const problems = await checkGovernanceState(meta);
+  if (problems.length > 0) {
+    throw new VerifyError(
+      'governance state',
+      `the database differs from what the audit log records (${problems.length === 20 ? 'first 20 differences' : problems.length + ' difference(s)'}): ${problems.join('; ')}`,
+    );
   }
   return {
     events: events.length,

@@ -339,6 +339,21 @@ export class GovernanceStore {
     return q.orderBy('placed_at').execute();
   }
 
+  // Replay check ------------------------------------------------------------------------------
+
+  /** The rows `cordon audit verify` compares with the state the audit log vouches for. */
+  async governanceRows() {
+    const db = this.db;
+    return {
+      members: await db.selectFrom('group_members').select(['group_name', 'member']).execute(),
+      settings: await db.selectFrom('dataset_settings').selectAll().execute(),
+      sources: await db.selectFrom('sources').selectAll().execute(),
+      approvals: await db.selectFrom('approvals').select(['id', 'snapshot_id']).execute(),
+      gateRuns: await db.selectFrom('gate_runs').select(['id', 'passed']).execute(),
+      states: await db.selectFrom('snapshot_states').select(['snapshot_id', 'state']).execute(),
+    };
+  }
+
   // Review items -----------------------------------------------------------------------------
 
   addReviewItems(rows: ReviewItemRow[], event: NewEvent): Promise<void> {

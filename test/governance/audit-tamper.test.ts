@@ -2,9 +2,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VerifyError } from '../../src/core/errors.js';
 import { checkpointAudit, verifyAudit } from '../../src/engine/audit.js';
 import { approveSnapshot, signApproval } from '../../src/engine/governance/approvals.js';
-import { addIdentity } from '../../src/engine/governance/identities.js';
-import type { Workspace } from '../../src/engine/workspace.js';
-import type { GrantRow } from '../../src/store/governance-store.js';
+import {
+  addIdentity,
+  configureDataset,
+  setSource,
+} from '../../src/engine/governance/identities.js';
+import { placeQuarantine } from '../../src/engine/governance/quarantine.js';
+import { createToken, revokeToken } from '../../src/engine/governance/tokens.js';
 import type { SnapshotRow } from '../../src/store/metadata-store.js';
 import { textRecords } from '../helpers/workspace.js';
 import {
@@ -91,26 +95,9 @@ describe('events edited behind Cordon', () => {
   });
 });
 
-/** The grants the signed log says exist: every grant.add minus every later grant.remove. */
-async function grantsFromLog(ws: Workspace): Promise<Set<string>> {
-  const held = new Set<string>();
-  for (const e of await ws.meta.listEvents()) {
-    if (e.kind !== 'grant.add' && e.kind !== 'grant.remove') continue;
-    const d = detailOf(e) as { subject: string; role: string; dataset: string };
-    const key = `${d.subject}/${d.role}/${d.dataset}`;
-    if (e.kind === 'grant.add') held.add(key);
-    else held.delete(key);
-  }
-  return held;
-}
-
-const grantKey = (g: GrantRow): string => `${g.subject}/${g.role}/${g.dataset}`;
-
 describe('grants edited behind Cordon', () => {
-  it('a grant slipped into SQLite has no trace in the signed log', async () => {
-    const fromLog = await grantsFromLog(gov.root);
-    expect(new Set((await gov.root.meta.gov.listGrants()).map(grantKey))).toEqual(fromLog);
-
+  it('a grant slipped into SQLite is caught by replaying the signed log', async () => {
+    await auditHolds(gov);
     await addIdentity(gov.root, 'mallory', { kind: 'human' });
     await gov.root.meta.db
       .insertInto('grants')
@@ -123,10 +110,7 @@ describe('grants edited behind Cordon', () => {
         created_by: 'root',
       })
       .execute();
-    // The log, which nobody can rewrite unnoticed, shows no such grant.
-    const stored = new Set((await gov.root.meta.gov.listGrants()).map(grantKey));
-    const unlogged = [...stored].filter((k) => !fromLog.has(k));
-    expect(unlogged).toEqual(['mallory/steward/mail']);
+    await expectBroken(/grant steward@mail to Human mallory exists but no event granted it/);
     // Forging the matching grant.add event into the signed part of the log is caught.
     const [add] = await events(gov.root, 'grant.add');
     await gov.root.meta.db
@@ -141,4 +125,94 @@ describe('grants edited behind Cordon', () => {
     await checkpointAudit(gov.root.meta, gov.root.identity);
     await expectBroken(/is not a prefix/);
   });
+});
+
+describe('governance rows edited behind Cordon', () => {
+  // One row of each governance table is changed in SQLite; replaying the signed log names it.
+  const cases: { what: string; tamper: () => Promise<unknown>; message: RegExp }[] = [
+    {
+      what: 'a dataset head moved to another snapshot',
+      tamper: async () => {
+        const first = (await gov.root.meta.listSnapshots('mail'))[0]!;
+        return gov.root.meta.db.updateTable('datasets').set({ head: first.id }).execute();
+      },
+      message: /dataset "mail" points at .* but the log last moved it to/,
+    },
+    {
+      what: 'a snapshot state set to approved',
+      tamper: () =>
+        gov.root.meta.db
+          .updateTable('snapshot_states')
+          .set({ state: 'approved' })
+          .where('snapshot_id', '=', row.id)
+          .execute(),
+      message: /is "approved" but the log says "scanned"/,
+    },
+    {
+      what: 'a revoked token made live again',
+      tamper: () =>
+        gov.root.meta.db
+          .updateTable('tokens')
+          .set({ revoked_at: null, revoked_by: null, revoke_reason: null })
+          .execute(),
+      message: /token \w+ is live but the log says otherwise/,
+    },
+    {
+      what: 'a source marked trusted',
+      tamper: () => gov.root.meta.db.updateTable('sources').set({ trusted: 1 }).execute(),
+      message: /source "feed" of "mail": trust or origin differ/,
+    },
+    {
+      what: 'dataset settings loosened',
+      tamper: () =>
+        gov.root.meta.db.updateTable('dataset_settings').set({ required_approvals: 1 }).execute(),
+      message: /settings of dataset "mail" differ/,
+    },
+    {
+      what: 'a quarantine lifted without an event',
+      tamper: () =>
+        gov.root.meta.db
+          .updateTable('quarantines')
+          .set({ lifted_at: new Date().toISOString(), lifted_by: 'root' })
+          .execute(),
+      message: /quarantine .* is lifted but the log says otherwise/,
+    },
+    {
+      what: 'a tag added',
+      tamper: () =>
+        gov.root.meta.db
+          .insertInto('tags')
+          .values({ snapshot_id: row.id, tag: 'known-good', actor: 'root', created_at: 'x' })
+          .execute(),
+      message: /tag "known-good" has no snapshot.tag event/,
+    },
+    {
+      what: 'an identity given an extra owner',
+      tamper: () =>
+        gov.root.meta.db
+          .updateTable('identities')
+          .set({ owners: JSON.stringify(['alice', 'bob']) })
+          .where('name', '=', 'bot')
+          .execute(),
+      message: /identity "bot": kind, key or owners differ/,
+    },
+  ];
+
+  beforeEach(async () => {
+    await configureDataset(gov.root, 'mail', { requiredApprovals: 3 });
+    await setSource(gov.root, 'mail', 'feed', { trusted: false, external: true });
+    await addIdentity(gov.root, 'bot', { kind: 'service', owners: ['alice'] });
+    const t = await createToken(gov.root, 'bot', { scopes: ['datasets:read'], expiresInMs: 3.6e6 });
+    await revokeToken(gov.root, t.row.key_id, 'test');
+    const first = (await gov.root.meta.listSnapshots('mail'))[0]!;
+    await placeQuarantine(gov.root, 'snapshot', first.id, { reason: 'test' });
+    await auditHolds(gov);
+  });
+
+  for (const c of cases) {
+    it(`catches ${c.what}`, async () => {
+      await c.tamper();
+      await expectBroken(c.message);
+    });
+  }
 });

@@ -194,6 +194,7 @@ export async function liftQuarantine(
           target: q.target,
           reason,
           approval: digest,
+          ...(back ? { state: back } : {}),
           authz,
         }),
       },

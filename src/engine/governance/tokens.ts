@@ -12,6 +12,23 @@ export interface CreatedToken {
   row: TokenRow;
 }
 
+/**
+ * What the audit log records about a token: everything that decides what it may do (never the
+ * token itself; its SHA-256 is what the database holds too). `cordon audit verify` replays these
+ * records against the tokens table, so a row edited behind Cordon's back is caught.
+ */
+export function tokenRecord(row: TokenRow): Record<string, unknown> {
+  return {
+    token: row.key_id,
+    identity: row.identity,
+    kind: row.kind,
+    env: row.env,
+    hash: row.hash,
+    scopes: JSON.parse(row.scopes) as string[],
+    expiresAt: row.expires_at,
+  };
+}
+
 function event(ws: Workspace, kind: string, detail: Record<string, unknown>) {
   return {
     time: new Date().toISOString(),
@@ -78,13 +95,7 @@ export async function createToken(
   };
   await ws.meta.gov.addToken(
     row,
-    event(ws, 'token.create', {
-      token: row.key_id,
-      identity,
-      scopes,
-      expiresAt: row.expires_at,
-      authz,
-    }),
+    event(ws, 'token.create', { ...tokenRecord(row), authz }),
   );
   return { token: minted.token, row };
 }
@@ -103,6 +114,14 @@ export async function rotateToken(
   const authz = await authorize(ws, 'manageTokens', { type: 'Identity', name: old.identity });
   if (old.revoked_at !== null)
     throw new CordonError('USAGE', `token ${keyId} is revoked; create a new one`);
+  const successor = (await ws.meta.gov.listTokens(old.identity)).find(
+    (t) => t.rotated_from === keyId,
+  );
+  if (successor)
+    throw new CordonError(
+      'USAGE',
+      `token ${keyId} was already rotated (its successor is ${successor.key_id}); rotate that one`,
+    );
   // A successor would carry a quarantined token's identity and scopes on without the approval
   // that lifting the quarantine needs, and keep the old one alive during the overlap.
   const quarantine = (
@@ -150,13 +169,7 @@ export async function rotateToken(
   ).toISOString();
   await ws.meta.gov.addToken(
     row,
-    event(ws, 'token.rotate', {
-      token: row.key_id,
-      replaces: keyId,
-      identity: old.identity,
-      oldExpiresAt,
-      authz,
-    }),
+    event(ws, 'token.rotate', { ...tokenRecord(row), replaces: keyId, oldExpiresAt, authz }),
     { keyId, expiresAt: oldExpiresAt },
   );
   return { token: minted.token, row, oldExpiresAt };
