@@ -94,8 +94,10 @@ export async function commitItems(
     const baseSegments = options.base?.header.segments ?? [];
     const writer = new SegmentWriter(staging, baseSegments.length);
     const fresh: (ManifestEntry & { where: string })[] = [];
+    const labelOnly = options.action === 'relabel' ? relabelGuard(options) : null;
     for await (const item of items) {
       assertRecord(item.record);
+      labelOnly?.(item);
       if (item.record.file) safeRelativePath(item.record.file.path, `${item.where}: file path`);
       if (item.filePath !== undefined && item.record.file) {
         const stored = await staging.putStream(createReadStream(item.filePath));
@@ -159,6 +161,38 @@ export async function checkCommit(
   await verifyInputs(ws, options.run.inputs);
   await refuseQuarantined(ws, options.run.inputs, options.run.kind);
   return out;
+}
+
+/**
+ * For a label-only commit: every item must replace a record of the single input snapshot, and
+ * differ from it in nothing but its label, with the input's records all kept. This is what lets
+ * a labeler (allowed 'relabel', not 'ingest') commit, so it is checked here, not trusted.
+ */
+function relabelGuard(options: CommitOptions): (item: IngestItem) => void {
+  const input = options.run.inputs[0];
+  const base = options.base;
+  if (
+    options.run.inputs.length !== 1 ||
+    !input ||
+    !base ||
+    base.entries.length !== Number(input.record_count)
+  )
+    throw new CordonError(
+      'INTERNAL',
+      'a label-only commit must start from all the records of exactly one input snapshot',
+    );
+  const byId = new Map(base.entries.map((e) => [e.id, e]));
+  return (item) => {
+    const was = byId.get(item.record.id);
+    const same =
+      was !== undefined &&
+      sha256Hex(encodeRecord({ ...item.record, label: was.label })) === was.digest;
+    if (!same)
+      throw new CordonError(
+        'FORBIDDEN',
+        `${item.where}: a label-only change may change labels, not content or records`,
+      );
+  };
 }
 
 /** Quarantined data never flows on: a transform, merge or append of it is refused and logged. */

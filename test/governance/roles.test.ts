@@ -56,6 +56,30 @@ describe('labelers', () => {
       { code: 'FORBIDDEN', message: /"dave" to ingest/, event: 'authz.deny' },
     );
 
+    // Claiming a label-only change does not help: the commit checks every record against its
+    // input, so changed text under a "relabel" is refused before anything is written.
+    const base = await loadManifest(gov.root, v1);
+    const sneaky = textRecords(30)
+      .slice(0, 1)
+      .map((r) => ({ ...r, text: 'buy now', label: 'spam' }));
+    await expect(
+      actAs(gov, 'dave', (dave) =>
+        commit(dave, 'mail', sneaky, {
+          action: 'relabel',
+          base,
+          run: {
+            kind: 'transform',
+            inputs: [v1],
+            command: 'relabel',
+            codeDigest: null,
+            params: {},
+            startedAt: new Date().toISOString(),
+          },
+        }),
+      ),
+    ).rejects.toThrow(/may change labels, not content/);
+    expect((await gov.root.meta.getDataset('mail'))?.head).toBe(v1.id);
+
     const v2 = await actAs(gov, 'dave', (dave) =>
       deriveSnapshot(
         dave,
