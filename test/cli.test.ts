@@ -163,7 +163,10 @@ describe('cordon CLI', () => {
 
   it('exports, verifies, and fails closed on a tampered export with exit 1', async () => {
     await cliJson<Snap>(dir, 'ingest', 'mail', 'mail.jsonl');
-    expect((await cli(dir, 'export', 'mail', '--out', 'out', '--parquet', '--override-gate', 'fixture')).status).toBe(0);
+    expect(
+      (await cli(dir, 'export', 'mail', '--out', 'out', '--parquet', '--override-gate', 'fixture'))
+        .status,
+    ).toBe(0);
     const ok = await cli(dir, 'verify', 'out', '--key', '.cordon/keys/alice.pub');
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/^OK mail@1/);
@@ -209,7 +212,10 @@ describe('cordon CLI', () => {
 describe('Parquet exports', () => {
   it('verifies records.parquet and names a changed row', async () => {
     await cliJson<Snap>(dir, 'ingest', 'mail', 'mail.jsonl');
-    expect((await cli(dir, 'export', 'mail', '--out', 'out', '--parquet', '--override-gate', 'fixture')).status).toBe(0);
+    expect(
+      (await cli(dir, 'export', 'mail', '--out', 'out', '--parquet', '--override-gate', 'fixture'))
+        .status,
+    ).toBe(0);
     expect((await cli(dir, 'verify', 'out')).status).toBe(0);
     // Re-write the Parquet file with one label changed in the convenience column.
     const { parquetReadObjects, asyncBufferFromFile } = await import('hyparquet');

@@ -93,10 +93,7 @@ export async function createToken(
     last_used_agent: null,
     last_used_interactive: 0,
   };
-  await ws.meta.gov.addToken(
-    row,
-    event(ws, 'token.create', { ...tokenRecord(row), authz }),
-  );
+  await ws.meta.gov.addToken(row, event(ws, 'token.create', { ...tokenRecord(row), authz }));
   return { token: minted.token, row };
 }
 
