@@ -59,6 +59,13 @@ export interface Workspace {
   /** The acting identity: its key signs what it commits, approves and attests. */
   identity: Identity;
   credential: Credential;
+  /** Signs an audit checkpoint over every event so far (if any came after the last one). */
+  checkpoint(): Promise<void>;
+  /**
+   * The same workspace acting as someone else (a server authenticates each request this way):
+   * shares the open stores; a failed sign-in is an audit event and throws UNAUTHENTICATED.
+   */
+  as(actAs: ActAs): Promise<Workspace>;
   close(): Promise<void>;
 }
 
@@ -183,21 +190,40 @@ export async function openWorkspace(dir: string, actAs: ActAs = {}): Promise<Wor
     await meta.close();
     throw e;
   }
-  return {
+  const checkpoint = async (): Promise<void> => {
+    await checkpointAudit(meta, logIdentity);
+  };
+  const view = (
+    who: { identity: Identity; credential: Credential },
+    owner: boolean,
+  ): Workspace => ({
     dir: root,
     config,
     meta,
     blobs,
-    identity: acting.identity,
-    credential: acting.credential,
-    close: async () => {
+    identity: who.identity,
+    credential: who.credential,
+    checkpoint,
+    as: async (other: ActAs) => {
       try {
-        await checkpointAudit(meta, logIdentity);
-      } finally {
-        await meta.close();
+        return view(await resolveActor(root, meta, config, logIdentity, other), false);
+      } catch (e) {
+        await checkpoint().catch(() => undefined);
+        throw e;
       }
     },
-  };
+    // A view made by `as` shares the stores: closing it only signs the log.
+    close: owner
+      ? async () => {
+          try {
+            await checkpoint();
+          } finally {
+            await meta.close();
+          }
+        }
+      : checkpoint,
+  });
+  return view(acting, true);
 }
 
 /**
