@@ -42,12 +42,14 @@ export default tseslint.config(
   {
     files: ['src/core/**/*.ts'],
     rules: restrict(
-      ['**/store/**', '**/engine/**', '**/cli/**', 'better-sqlite3', 'kysely'],
+      ['**/store/**', '**/engine/**', '**/cli/**', '**/server/**', 'better-sqlite3', 'kysely'],
       nodeIo,
     ),
   },
   // Tests of the pure core may read fixtures from disk.
   { files: ['src/core/**/*.test.ts'], rules: { 'no-restricted-imports': 'off' } },
-  { files: ['src/store/**/*.ts'], rules: restrict(['**/engine/**', '**/cli/**']) },
-  { files: ['src/engine/**/*.ts'], rules: restrict(['**/cli/**']) },
+  { files: ['src/store/**/*.ts'], rules: restrict(['**/engine/**', '**/cli/**', '**/server/**']) },
+  { files: ['src/engine/**/*.ts'], rules: restrict(['**/cli/**', '**/server/**']) },
+  // The server is an edge like the CLI: it may use the engine, never the CLI.
+  { files: ['src/server/**/*.ts'], rules: restrict(['**/cli/**']) },
 );
