@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { backendsFromEnv } from '../engine/backends.js';
 import { locateWorkspace, openWorkspace, type ActAs, type Workspace } from '../engine/workspace.js';
 import type { Io } from './io.js';
 
@@ -25,7 +26,11 @@ export function globals(cmd: Command): GlobalOptions {
 
 /** Opens the workspace the command should use, acting as the caller. */
 export function openFor(cmd: Command, io: Io): Promise<Workspace> {
-  return openWorkspace(locateWorkspace(globals(cmd).workspace, io.env, io.cwd), actAs(cmd, io));
+  return openWorkspace(
+    locateWorkspace(globals(cmd).workspace, io.env, io.cwd),
+    actAs(cmd, io),
+    backendsFromEnv(io.env),
+  );
 }
 
 /** Opens the workspace the command should use, runs `fn`, and always closes it. */

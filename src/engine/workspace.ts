@@ -12,11 +12,10 @@ import {
   type KeyPairPem,
 } from '../core/keys.js';
 import type { BlobStore } from '../store/blob-store.js';
-import { FsBlobStore } from '../store/fs-blob-store.js';
 import type { MetadataStore } from '../store/metadata-store.js';
-import { openSqliteStore } from '../store/sqlite.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { checkpointAudit } from './audit.js';
+import { engineOf, openBackends, type Backends } from './backends.js';
 import type { CredentialFacts } from './authz/authorizer.js';
 import { bootstrapAdmin, resolveActor } from './governance/principal.js';
 
@@ -29,6 +28,9 @@ const configSchema = z.object({
   /** The identity that created the workspace; its key signs the audit log's checkpoints. */
   identity: z.string().regex(IDENTITY_PATTERN),
   createdAt: z.string(),
+  /** Where metadata and objects live: chosen at init, checked against the environment on open. */
+  metadata: z.enum(['sqlite', 'postgres']).default('sqlite'),
+  objects: z.enum(['folder', 's3']).default('folder'),
   tokens: z
     .object({
       /** Longest lifetime a service-account token may have. */
@@ -88,8 +90,9 @@ export const keyPath = (dir: string, name: string): string => join(dir, 'keys', 
  */
 export async function initWorkspace(
   dir: string,
-  options: { identity: string },
+  options: { identity: string; backends?: Backends },
 ): Promise<Workspace> {
+  const backends = options.backends ?? {};
   const root = resolve(dir);
   if (!IDENTITY_PATTERN.test(options.identity)) {
     throw new CordonError(
@@ -103,20 +106,30 @@ export async function initWorkspace(
   await mkdir(join(root, 'objects'), { recursive: true });
   await mkdir(join(root, 'keys'), { recursive: true, mode: 0o700 });
   const key = await writeIdentityKey(root, options.identity);
-  const meta = await openSqliteStore(join(root, 'cordon.db'));
+  const engines = engineOf(backends);
+  const stores = await openBackends(root, engines, backends);
   const createdAt = new Date().toISOString();
-  await bootstrapAdmin(meta, options.identity, key, createdAt);
-  await meta.close();
+  try {
+    if ((await stores.meta.listIdentities()).length > 0)
+      throw new CordonError(
+        'WORKSPACE_EXISTS',
+        'the metadata database already holds a workspace; give each workspace its own database or schema',
+      );
+    await bootstrapAdmin(stores.meta, options.identity, key, createdAt);
+  } finally {
+    await stores.close();
+  }
   const config: WorkspaceConfig = {
     format: 'cordon.workspace/v1',
     identity: options.identity,
     createdAt,
+    ...engines,
     tokens: { maxLifetimeDays: 90, maxOverlapHours: 168 },
   };
   // The config file is written last: a folder without it is not a workspace, so a crash during
   // init leaves nothing that could be mistaken for one.
   await writeFileAtomic(join(root, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
-  return openWorkspace(root);
+  return openWorkspace(root, {}, backends);
 }
 
 /** Generates an Ed25519 key for `name` in keys/ (private 0600, public beside it). */
@@ -150,7 +163,11 @@ export async function loadIdentityKey(root: string, name: string): Promise<Ident
   return { name, keyId: keyIdOf(publicKey), privateKey, publicKey };
 }
 
-export async function openWorkspace(dir: string, actAs: ActAs = {}): Promise<Workspace> {
+export async function openWorkspace(
+  dir: string,
+  actAs: ActAs = {},
+  backends: Backends = {},
+): Promise<Workspace> {
   const root = resolve(dir);
   const configFile = join(root, CONFIG_FILE);
   let raw: string;
@@ -178,8 +195,8 @@ export async function openWorkspace(dir: string, actAs: ActAs = {}): Promise<Wor
   }
   const config = result.data;
   const logIdentity = await loadIdentityKey(root, config.identity);
-  const meta = await openSqliteStore(join(root, 'cordon.db'));
-  const blobs = new FsBlobStore(join(root, 'objects'));
+  const stores = await openBackends(root, config, backends);
+  const { meta, blobs } = stores;
   let acting: { identity: Identity; credential: Credential };
   try {
     await blobs.cleanStaging();
@@ -187,7 +204,7 @@ export async function openWorkspace(dir: string, actAs: ActAs = {}): Promise<Wor
   } catch (e) {
     // A failed sign-in is itself an audit event: sign it into the log before giving up.
     await checkpointAudit(meta, logIdentity).catch(() => undefined);
-    await meta.close();
+    await stores.close();
     throw e;
   }
   const checkpoint = async (): Promise<void> => {
@@ -218,7 +235,7 @@ export async function openWorkspace(dir: string, actAs: ActAs = {}): Promise<Wor
           try {
             await checkpoint();
           } finally {
-            await meta.close();
+            await stores.close();
           }
         }
       : checkpoint,

@@ -12,7 +12,7 @@ import type {
   SourceTable,
   TokenTable,
 } from './schema.js';
-import { writeTransaction } from './write-transaction.js';
+import { writeTransaction, type SqlEngine } from './write-transaction.js';
 
 export type TokenRow = Selectable<TokenTable>;
 export type GrantRow = Selectable<GrantTable>;
@@ -31,14 +31,22 @@ type Trx = Transaction<Database>;
  * the same transaction as the audit event that records it, so the log and the state cannot drift.
  */
 export class GovernanceStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly engine: SqlEngine,
+  ) {}
 
   /** Runs `fn` and appends `event` in one transaction. */
   private change(event: NewEvent | null, fn: (trx: Trx) => Promise<unknown>): Promise<void> {
-    return writeTransaction(this.db, async (trx) => {
-      await fn(trx);
-      if (event) await trx.insertInto('events').values(event).execute();
-    });
+    return writeTransaction(
+      this.db,
+      this.engine,
+      async (trx) => {
+        await fn(trx);
+        if (event) await trx.insertInto('events').values(event).execute();
+      },
+      { appendsEvents: event !== null },
+    );
   }
 
   // Identities -------------------------------------------------------------------------------

@@ -2,7 +2,12 @@ import { Migrator, type Kysely, type Selectable, type Transaction } from 'kysely
 import { CordonError } from '../core/errors.js';
 import { GovernanceStore } from './governance-store.js';
 import { migrationProvider } from './migrations.js';
-import { headConflict, writeTransaction } from './write-transaction.js';
+import {
+  headConflict,
+  writeTransaction,
+  type SqlEngine,
+  type WriteOptions,
+} from './write-transaction.js';
 import type {
   Database,
   EventTable,
@@ -22,22 +27,35 @@ export type CheckpointRow = Selectable<CheckpointTable>;
 export type DatasetRow = Selectable<Database['datasets']>;
 export type NewEvent = Omit<EventRow, 'seq'>;
 
+/** Options of a write that inserts audit events. */
+const LOGGED: WriteOptions = { appendsEvents: true };
+
 /**
- * Cordon's metadata over Kysely: one implementation for every SQL engine Kysely speaks. Driver
- * errors are wrapped here and never leave the store.
+ * Cordon's metadata over Kysely: one implementation for SQLite and PostgreSQL (`engine` names the
+ * few places where they differ: column types in the migrations, and how audit appends are
+ * ordered). Driver errors on writes are wrapped here and never leave the store.
  */
 export class MetadataStore {
   /** Identities, tokens, grants, approvals, gates, quarantines and review items. */
   readonly gov: GovernanceStore;
 
-  constructor(readonly db: Kysely<Database>) {
-    this.gov = new GovernanceStore(db);
+  /**
+   * `migrationSchema` is where Kysely keeps its migration bookkeeping on PostgreSQL: it must be
+   * named there, or tables of another schema on the same server would be taken for ours.
+   */
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly engine: SqlEngine = 'sqlite',
+    private readonly migrationSchema?: string,
+  ) {
+    this.gov = new GovernanceStore(db, engine);
   }
 
   async migrate(): Promise<void> {
     const { error, results } = await new Migrator({
       db: this.db,
-      provider: migrationProvider,
+      provider: migrationProvider(this.engine),
+      ...(this.migrationSchema !== undefined && { migrationTableSchema: this.migrationSchema }),
     }).migrateToLatest();
     if (error) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
@@ -107,30 +125,33 @@ export class MetadataStore {
     run?: LineageRunRow;
   }): Promise<void> {
     const { snapshot, expectedHead } = args;
-    await this.write(async (trx) => {
-      if (expectedHead === null) {
-        await trx
-          .insertInto('datasets')
-          .values({
-            name: snapshot.dataset,
-            head: null,
-            created_at: snapshot.created_at,
-            created_by: snapshot.author,
-          })
-          .onConflict((oc) => oc.column('name').doNothing())
-          .execute();
-      }
-      const moved = await trx
-        .updateTable('datasets')
-        .set({ head: snapshot.id })
-        .where('name', '=', snapshot.dataset)
-        .where('head', expectedHead === null ? 'is' : '=', expectedHead)
-        .executeTakeFirst();
-      if (Number(moved.numUpdatedRows) !== 1) throw headConflict(snapshot.dataset);
-      await trx.insertInto('snapshots').values(snapshot).execute();
-      if (args.run) await trx.insertInto('lineage_runs').values(args.run).execute();
-      await trx.insertInto('events').values(args.event).execute();
-    }, snapshot.dataset);
+    await this.write(
+      async (trx) => {
+        if (expectedHead === null) {
+          await trx
+            .insertInto('datasets')
+            .values({
+              name: snapshot.dataset,
+              head: null,
+              created_at: snapshot.created_at,
+              created_by: snapshot.author,
+            })
+            .onConflict((oc) => oc.column('name').doNothing())
+            .execute();
+        }
+        const moved = await trx
+          .updateTable('datasets')
+          .set({ head: snapshot.id })
+          .where('name', '=', snapshot.dataset)
+          .where('head', expectedHead === null ? 'is' : '=', expectedHead)
+          .executeTakeFirst();
+        if (Number(moved.numUpdatedRows) !== 1) throw headConflict(snapshot.dataset);
+        await trx.insertInto('snapshots').values(snapshot).execute();
+        if (args.run) await trx.insertInto('lineage_runs').values(args.run).execute();
+        await trx.insertInto('events').values(args.event).execute();
+      },
+      { dataset: snapshot.dataset, appendsEvents: true },
+    );
   }
 
   /** Moves a dataset's head (rollback), with the same compare-and-swap as a commit. */
@@ -140,16 +161,19 @@ export class MetadataStore {
     to: string,
     event: NewEvent,
   ): Promise<void> {
-    await this.write(async (trx) => {
-      const moved = await trx
-        .updateTable('datasets')
-        .set({ head: to })
-        .where('name', '=', dataset)
-        .where('head', expectedHead === null ? 'is' : '=', expectedHead)
-        .executeTakeFirst();
-      if (Number(moved.numUpdatedRows) !== 1) throw headConflict(dataset);
-      await trx.insertInto('events').values(event).execute();
-    }, dataset);
+    await this.write(
+      async (trx) => {
+        const moved = await trx
+          .updateTable('datasets')
+          .set({ head: to })
+          .where('name', '=', dataset)
+          .where('head', expectedHead === null ? 'is' : '=', expectedHead)
+          .executeTakeFirst();
+        if (Number(moved.numUpdatedRows) !== 1) throw headConflict(dataset);
+        await trx.insertInto('events').values(event).execute();
+      },
+      { dataset, appendsEvents: true },
+    );
   }
 
   async addTag(snapshotId: string, tag: string, actor: string, event: NewEvent): Promise<void> {
@@ -160,7 +184,7 @@ export class MetadataStore {
         .onConflict((oc) => oc.columns(['snapshot_id', 'tag']).doNothing())
         .execute();
       await trx.insertInto('events').values(event).execute();
-    });
+    }, LOGGED);
   }
 
   async removeTag(snapshotId: string, tag: string, event: NewEvent): Promise<boolean> {
@@ -173,7 +197,7 @@ export class MetadataStore {
         .executeTakeFirst();
       removed = Number(r.numDeletedRows) > 0;
       if (removed) await trx.insertInto('events').values(event).execute();
-    });
+    }, LOGGED);
     return removed;
   }
 
@@ -217,12 +241,14 @@ export class MetadataStore {
   }
 
   async appendEvent(event: NewEvent): Promise<void> {
-    await this.write((trx) =>
-      trx
-        .insertInto('events')
-        .values(event)
-        .execute()
-        .then(() => undefined),
+    await this.write(
+      (trx) =>
+        trx
+          .insertInto('events')
+          .values(event)
+          .execute()
+          .then(() => undefined),
+      LOGGED,
     );
   }
 
@@ -299,7 +325,7 @@ export class MetadataStore {
           )
           .execute();
       }
-    });
+    }, LOGGED);
   }
 
   listScans(snapshotId: string): Promise<ScanRecordRow[]> {
@@ -329,8 +355,8 @@ export class MetadataStore {
 
   private write(
     fn: (trx: Transaction<Database>) => Promise<void>,
-    dataset?: string,
+    options: WriteOptions = {},
   ): Promise<void> {
-    return writeTransaction(this.db, fn, dataset);
+    return writeTransaction(this.db, this.engine, fn, options);
   }
 }

@@ -12,6 +12,7 @@ export async function openSqliteStore(path: string): Promise<MetadataStore> {
   sqlite.pragma('busy_timeout = 5000');
   const store = new MetadataStore(
     new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }),
+    'sqlite',
   );
   await store.migrate();
   return store;

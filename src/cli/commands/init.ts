@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { backendsFromEnv } from '../../engine/backends.js';
 import { WORKSPACE_DIR, initWorkspace } from '../../engine/workspace.js';
 import { globals, printJson } from '../context.js';
 import type { Io } from '../io.js';
@@ -15,6 +16,7 @@ export function registerInit(program: Command, io: Io): void {
     .action(async (dir: string | undefined, opts: { identity: string }, cmd: Command) => {
       const ws = await initWorkspace(resolve(io.cwd, dir ?? WORKSPACE_DIR), {
         identity: opts.identity,
+        backends: backendsFromEnv(io.env),
       });
       try {
         const out = { workspace: ws.dir, identity: ws.identity.name, keyId: ws.identity.keyId };
