@@ -14,6 +14,7 @@ import { registerMerge } from './commands/merge.js';
 import { registerQuarantine } from './commands/quarantine.js';
 import { registerReview } from './commands/review.js';
 import { registerScan } from './commands/scan.js';
+import { registerServe } from './commands/serve.js';
 import { registerVerify } from './commands/verify.js';
 import type { Io } from './io.js';
 
@@ -67,6 +68,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     registerGovern,
     registerIdentity,
     registerAudit,
+    registerServe,
   ]) {
     register(program, io);
   }

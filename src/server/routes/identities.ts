@@ -1,0 +1,273 @@
+import { z } from 'zod';
+import { nhiReport, type IdentityFacts, type TokenFacts } from '../../core/nhi-report.js';
+import { parseDuration } from '../../core/tokens.js';
+import { authorize } from '../../engine/governance/authorize.js';
+import {
+  addIdentity,
+  disableIdentity,
+  grantRole,
+  joinGroup,
+} from '../../engine/governance/identities.js';
+import { createToken, revokeToken, rotateToken } from '../../engine/governance/tokens.js';
+import type { Workspace } from '../../engine/workspace.js';
+import type { GrantRow } from '../../store/governance-store.js';
+import type { IdentityRow } from '../../store/metadata-store.js';
+import type { RouteList } from '../api.js';
+import type { ServerDeps } from '../app.js';
+import { HttpProblem } from '../problem.js';
+import * as S from '../schemas.js';
+import { Visibility } from '../visibility.js';
+import { tokenView } from '../views.js';
+
+const Subject = z.string().min(1).max(140).describe('An identity name, or group:<name>');
+const KeyIdParam = z.object({ keyId: z.string().regex(/^[0-9A-Za-z]{12}$/) });
+
+async function identityView(
+  ws: Workspace,
+  i: IdentityRow,
+  grants: GrantRow[],
+): Promise<z.input<typeof S.Identity>> {
+  return {
+    name: i.name,
+    kind: i.kind === 'service' ? 'service' : 'human',
+    keyId: i.key_id,
+    owners: JSON.parse(i.owners) as string[],
+    groups: await ws.meta.gov.groupsOf(i.name),
+    roles: grants
+      .filter((g) => g.subject_type !== 'Group' && g.subject === i.name)
+      .map((g) => `${g.role}@${g.dataset}`),
+    disabledAt: i.disabled_at,
+    flag: i.flag,
+  };
+}
+
+async function requireToken(ws: Workspace, keyId: string): Promise<void> {
+  if (!(await ws.meta.gov.getToken(keyId))) throw new HttpProblem('NOT_FOUND', `no token ${keyId}`);
+}
+
+export function identityRoutes(api: RouteList, _deps: ServerDeps): void {
+  api.route({
+    method: 'get',
+    path: '/v1/identities',
+    operationId: 'listIdentities',
+    summary: 'Identities, their roles, owners, groups and state',
+    description: 'Needs readAudit on the workspace (admins and workspace-wide auditors).',
+    tags: ['identities'],
+    responses: {
+      200: { description: 'Identities', json: z.object({ identities: z.array(S.Identity) }) },
+    },
+    handler: async ({ ws }) => {
+      await authorize(ws, 'readAudit', { type: 'Workspace' });
+      const grants = await ws.meta.gov.listGrants();
+      const identities = [];
+      for (const i of await ws.meta.listIdentities())
+        identities.push(await identityView(ws, i, grants));
+      return { json: { identities } };
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/v1/identities',
+    operationId: 'addIdentity',
+    summary: 'Register a human or a service account (with accountable owners) and its signing key',
+    tags: ['identities'],
+    body: { json: S.IdentityBody },
+    responses: { 201: { description: 'Registered', json: S.Identity } },
+    handler: async ({ ws, body }) => {
+      const row = await addIdentity(ws, body.name, { kind: body.kind, owners: body.owners });
+      return { status: 201, json: await identityView(ws, row, await ws.meta.gov.listGrants()) };
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/v1/identities/{name}/disable',
+    operationId: 'disableIdentity',
+    summary: 'Offboard: disable an identity, revoke its tokens, flag the bots it owns',
+    tags: ['identities'],
+    params: z.object({ name: S.IdentityName }),
+    body: { json: S.ReasonBody },
+    responses: {
+      200: {
+        description: 'Disabled',
+        json: z.object({
+          name: z.string(),
+          revokedTokens: z.number().int(),
+          flaggedServices: z.array(z.string()),
+        }),
+      },
+    },
+    handler: async ({ ws, params, body }) => ({
+      json: { name: params.name, ...(await disableIdentity(ws, params.name, body.reason)) },
+    }),
+  });
+
+  const GrantResult = z.object({
+    subject: z.string(),
+    role: z.string(),
+    dataset: z.string(),
+    changed: z.boolean(),
+  });
+
+  api.route({
+    method: 'post',
+    path: '/v1/identities/{subject}/grants',
+    operationId: 'grantRole',
+    summary: 'Give an identity or a group a role on a dataset (or on every dataset)',
+    tags: ['identities'],
+    params: z.object({ subject: Subject }),
+    body: { json: S.GrantBody },
+    responses: { 200: { description: 'Granted', json: GrantResult } },
+    handler: async ({ ws, params, body }) => {
+      const changed = await grantRole(ws, params.subject, body.role, body.dataset);
+      return { json: { subject: params.subject, role: body.role, dataset: body.dataset, changed } };
+    },
+  });
+
+  api.route({
+    method: 'delete',
+    path: '/v1/identities/{subject}/grants/{role}',
+    operationId: 'revokeRole',
+    summary: 'Take a role away (changed is false if it was not granted)',
+    tags: ['identities'],
+    params: z.object({ subject: Subject, role: z.string().min(1) }),
+    query: z.object({ dataset: z.string().default('*') }),
+    responses: { 200: { description: 'Revoked', json: GrantResult } },
+    handler: async ({ ws, params, query }) => {
+      const changed = await grantRole(ws, params.subject, params.role, query.dataset, true);
+      return {
+        json: { subject: params.subject, role: params.role, dataset: query.dataset, changed },
+      };
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/v1/groups/{group}/members',
+    operationId: 'joinGroup',
+    summary: 'Add an identity to a group (grants to group:<name> then apply to it)',
+    tags: ['identities'],
+    params: z.object({ group: S.IdentityName }),
+    body: { json: S.JoinBody },
+    responses: {
+      200: { description: 'Joined', json: z.object({ group: z.string(), member: z.string() }) },
+    },
+    handler: async ({ ws, params, body }) => {
+      await joinGroup(ws, body.identity, params.group);
+      return { json: { group: params.group, member: body.identity } };
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/v1/tokens',
+    operationId: 'listTokens',
+    summary: 'Tokens the caller may manage, masked: scopes, expiry, last use',
+    tags: ['identities'],
+    query: z.object({ identity: S.IdentityName.optional() }),
+    responses: { 200: { description: 'Tokens', json: z.object({ tokens: z.array(S.Token) }) } },
+    handler: async ({ ws, query }) => {
+      const visible = await Visibility.of(ws);
+      const tokens = [];
+      for (const t of await ws.meta.gov.listTokens(query.identity))
+        if (await visible.identityTokens(t.identity)) tokens.push(tokenView(t));
+      return { json: { tokens } };
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/v1/tokens',
+    operationId: 'createToken',
+    summary: 'Issue an API token; the response is the only place it is ever shown',
+    description:
+      "Service-account tokens must expire (at most the workspace's maximum lifetime). Only the token's hash is kept.",
+    tags: ['identities'],
+    body: { json: S.TokenBody },
+    responses: { 201: { description: 'The new token', json: S.CreatedToken } },
+    handler: async ({ ws, body }) => {
+      const created = await createToken(ws, body.identity, {
+        scopes: body.scopes,
+        env: body.env,
+        ...(body.expiresIn !== undefined ? { expiresInMs: parseDuration(body.expiresIn) } : {}),
+      });
+      return { status: 201, json: { token: created.token, ...tokenView(created.row) } };
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/v1/tokens/{keyId}/rotate',
+    operationId: 'rotateToken',
+    summary: 'Issue a successor token; the old one keeps working only for the overlap',
+    tags: ['identities'],
+    params: KeyIdParam,
+    body: { json: S.RotateBody },
+    responses: { 201: { description: 'The successor', json: S.CreatedToken } },
+    handler: async ({ ws, params, body }) => {
+      await requireToken(ws, params.keyId);
+      const r = await rotateToken(ws, params.keyId, parseDuration(body.overlap));
+      return {
+        status: 201,
+        json: { token: r.token, ...tokenView(r.row), oldExpiresAt: r.oldExpiresAt },
+      };
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/v1/tokens/{keyId}/revoke',
+    operationId: 'revokeToken',
+    summary: 'Revoke a token; the next request that presents it is refused',
+    tags: ['identities'],
+    params: KeyIdParam,
+    body: { json: S.RevokeBody },
+    responses: { 200: { description: 'Revoked', json: S.Token } },
+    handler: async ({ ws, params, body }) => {
+      await requireToken(ws, params.keyId);
+      return { json: tokenView(await revokeToken(ws, params.keyId, body.reason)) };
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/v1/nhi/report',
+    operationId: 'nhiReport',
+    summary: 'Token and bot hygiene, mapped to the OWASP Non-Human Identities Top 10',
+    description: 'Needs readAudit on the workspace.',
+    tags: ['identities'],
+    query: z.object({
+      unusedDays: z.coerce.number().int().min(1).max(3650).default(30),
+    }),
+    responses: { 200: { description: 'Findings', json: S.NhiReport } },
+    handler: async ({ ws, query }) => {
+      await authorize(ws, 'readAudit', { type: 'Workspace' });
+      const identities: IdentityFacts[] = (await ws.meta.listIdentities()).map((i) => ({
+        name: i.name,
+        kind: i.kind === 'service' ? 'service' : 'human',
+        disabled: i.disabled_at !== null,
+        owners: JSON.parse(i.owners) as string[],
+      }));
+      const tokens: TokenFacts[] = (await ws.meta.gov.listTokens()).map((t) => ({
+        keyId: t.key_id,
+        identity: t.identity,
+        kind: t.kind === 'nhi' ? 'nhi' : 'pat',
+        env: t.env === 'test' ? 'test' : 'live',
+        scopes: JSON.parse(t.scopes) as string[],
+        usedScopes: JSON.parse(t.used_scopes) as string[],
+        createdAt: t.created_at,
+        expiresAt: t.expires_at,
+        revokedAt: t.revoked_at,
+        lastUsedAt: t.last_used_at,
+        lastUsedInteractive: t.last_used_interactive === 1,
+      }));
+      const findings = nhiReport(identities, tokens, {
+        now: new Date().toISOString(),
+        maxLifetimeDays: ws.config.tokens.maxLifetimeDays,
+        unusedDays: query.unusedDays,
+      });
+      return { json: { findings } };
+    },
+  });
+}
