@@ -47,6 +47,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
       '--as <identity>',
       'act as this local identity (its key must be in the workspace); $CORDON_TOKEN takes precedence',
     )
+    .option(
+      '--server <url>',
+      'work against a Cordon server (cordon serve) instead of a local workspace, with the API token in $CORDON_TOKEN (default: $CORDON_SERVER)',
+    )
     .option('--json', 'print machine-readable JSON')
     .enablePositionalOptions()
     .showHelpAfterError()
@@ -72,13 +76,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
   ]) {
     register(program, io);
   }
-  // --json and --as work before or after the command name; a command may give --json a value of
-  // its own. Added to every command that runs an action (sub-commands included).
+  // --json, --as and --server work before or after the command name; a command may give --json a
+  // value of its own. Added to every command that runs an action (sub-commands included).
   const leaves = (c: Command): Command[] => (c.commands.length ? c.commands.flatMap(leaves) : [c]);
   for (const command of program.commands.flatMap(leaves)) {
     if (!command.options.some((o) => o.long === '--json'))
       command.option('--json', 'print machine-readable JSON');
     command.option('--as <identity>', 'act as this local identity');
+    command.option('--server <url>', 'work against this Cordon server');
   }
   try {
     await program.parseAsync(argv, { from: 'user' });

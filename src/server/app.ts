@@ -74,6 +74,8 @@ export type CordonApp = Hono<AppEnv> & {
 
 const MiB = 1024 * 1024;
 const BROWSER = /\bMozilla\/\d/;
+/** The Cordon CLI says in its User-Agent whether it runs at a terminal (a person at the keys). */
+const CLI_AT_TERMINAL = /^cordon-cli\/tty\b/;
 
 /**
  * The REST API over one open workspace. `base` is opened once (by startServer, or a test) and
@@ -188,7 +190,11 @@ export function createApp(base: Workspace, options: AppOptions = {}): CordonApp 
       );
     }
     const agent = (c.req.header('user-agent') ?? 'unknown').slice(0, 200);
-    const actAs = { token: m[1]!, agent, interactive: BROWSER.test(agent) };
+    const actAs = {
+      token: m[1]!,
+      agent,
+      interactive: BROWSER.test(agent) || CLI_AT_TERMINAL.test(agent),
+    };
     try {
       const ws = await base.as(actAs);
       c.set('actor', ws.identity.name);

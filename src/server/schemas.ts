@@ -498,6 +498,7 @@ export const Quarantine = named(
     liftedAt: Time.nullable(),
     liftedBy: z.string().nullable(),
     liftReason: z.string().nullable(),
+    liftEnvelopeDigest: Digest.nullable().describe('The signed approval that lifted it'),
   }),
 );
 
@@ -545,6 +546,20 @@ export const CreatedToken = named(
   }),
 );
 
+export const Whoami = named(
+  'Whoami',
+  z.object({
+    name: z.string(),
+    kind: z.enum(['human', 'service']),
+    keyId: z.string().describe("Key id of the identity's signing key"),
+    token: z.object({
+      keyId: z.string(),
+      scopes: z.array(z.string()),
+      expiresAt: Time.nullable(),
+    }),
+  }),
+);
+
 export const NhiReport = named(
   'NhiReport',
   z.object({
@@ -558,6 +573,8 @@ export const NhiReport = named(
         message: z.string(),
       }),
     ),
+    identities: z.number().int().describe('Identities looked at'),
+    tokens: z.number().int().describe('Tokens looked at'),
   }),
 );
 

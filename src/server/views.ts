@@ -98,6 +98,7 @@ export function quarantineView(q: QuarantineRow): z.input<typeof S.Quarantine> {
     liftedAt: q.lifted_at,
     liftedBy: q.lifted_by,
     liftReason: q.lift_reason,
+    liftEnvelopeDigest: q.lift_envelope_digest,
   };
 }
 

@@ -6,11 +6,23 @@ import { sha256Hex } from '../../core/hashing.js';
 import { Authorizer } from '../../engine/authz/authorizer.js';
 import { DEFAULT_POLICIES } from '../../engine/authz/default-policies.js';
 import { authorize } from '../../engine/governance/authorize.js';
-import { datasetGovernance } from '../../engine/governance/facts.js';
+import { datasetGovernance, type DatasetGovernance } from '../../engine/governance/facts.js';
 import { configureDataset, setSource } from '../../engine/governance/identities.js';
 import { POLICY_DIR, readPolicyFiles } from '../../engine/governance/policies.js';
-import { globals, printJson, withWorkspace } from '../context.js';
+import { fromWorkspaceOrServer, globals, printJson, withWorkspace } from '../context.js';
 import { table, type Io } from '../io.js';
+import { seg } from '../remote/client.js';
+import { sourceRow } from '../remote/rows.js';
+import type { ApiSource } from '../remote/types.js';
+
+interface PolicyList {
+  digest: string;
+  policies: { id: string; origin: string; doc: string }[];
+}
+
+function describeSettings(g: DatasetGovernance): string {
+  return `${g.name}: ${g.highImpact ? 'high impact' : 'normal impact'}, ${g.externallySourced ? 'externally sourced' : 'internal'}, needs ${g.requiredApprovals} approval(s), review threshold ${g.reviewThreshold}`;
+}
 
 export function registerGovern(program: Command, io: Io): void {
   const dataset = program.command('dataset').description('governance settings of a dataset');
@@ -37,21 +49,26 @@ export function registerGovern(program: Command, io: Io): void {
         },
         cmd: Command,
       ) => {
-        await withWorkspace(cmd, io, async (ws) => {
-          await configureDataset(ws, name, {
-            ...(opts.highImpact !== undefined ? { highImpact: opts.highImpact } : {}),
-            ...(opts.external !== undefined ? { externallySourced: opts.external } : {}),
-            ...(opts.approvals !== undefined ? { requiredApprovals: Number(opts.approvals) } : {}),
-            ...(opts.reviewThreshold !== undefined
-              ? { reviewThreshold: Number(opts.reviewThreshold) }
-              : {}),
-          });
-          const g = await datasetGovernance(ws, name);
-          if (globals(cmd).json) return printJson(io, g);
-          io.stdout(
-            `${name}: ${g.highImpact ? 'high impact' : 'normal impact'}, ${g.externallySourced ? 'externally sourced' : 'internal'}, needs ${g.requiredApprovals} approval(s), review threshold ${g.reviewThreshold}\n`,
-          );
+        const settings = {
+          ...(opts.highImpact !== undefined ? { highImpact: opts.highImpact } : {}),
+          ...(opts.external !== undefined ? { externallySourced: opts.external } : {}),
+          ...(opts.approvals !== undefined ? { requiredApprovals: Number(opts.approvals) } : {}),
+          ...(opts.reviewThreshold !== undefined
+            ? { reviewThreshold: Number(opts.reviewThreshold) }
+            : {}),
+        };
+        const g = await fromWorkspaceOrServer<DatasetGovernance>(cmd, io, {
+          local: async (ws) => {
+            await configureDataset(ws, name, settings);
+            return datasetGovernance(ws, name);
+          },
+          remote: (api) =>
+            api.json<DatasetGovernance>('PATCH', `/v1/datasets/${seg(name)}/settings`, {
+              json: settings,
+            }),
         });
+        if (globals(cmd).json) return printJson(io, g);
+        io.stdout(`${describeSettings(g)}\n`);
       },
     );
 
@@ -59,20 +76,26 @@ export function registerGovern(program: Command, io: Io): void {
     .command('show <name>')
     .description('governance settings and known sources of a dataset')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      await withWorkspace(cmd, io, async (ws) => {
-        const g = await datasetGovernance(ws, name);
-        const sources = await ws.meta.gov.listSources(name);
-        if (globals(cmd).json) return printJson(io, { ...g, sources });
-        io.stdout(
-          `${name}: ${g.highImpact ? 'high impact' : 'normal impact'}, ${g.externallySourced ? 'externally sourced' : 'internal'}, needs ${g.requiredApprovals} approval(s), review threshold ${g.reviewThreshold}\n\n`,
-        );
-        io.stdout(
-          table(
-            ['SOURCE', 'TRUSTED', 'EXTERNAL'],
-            sources.map((s) => [s.name, s.trusted ? 'yes' : 'no', s.external ? 'yes' : 'no']),
-          ),
-        );
+      const { g, sources } = await fromWorkspaceOrServer(cmd, io, {
+        local: async (ws) => ({
+          g: await datasetGovernance(ws, name),
+          sources: await ws.meta.gov.listSources(name),
+        }),
+        remote: async (api) => ({
+          g: await api.get<DatasetGovernance>(`/v1/datasets/${seg(name)}/settings`),
+          sources: (
+            await api.get<{ sources: ApiSource[] }>(`/v1/datasets/${seg(name)}/sources`)
+          ).sources.map(sourceRow),
+        }),
       });
+      if (globals(cmd).json) return printJson(io, { ...g, sources });
+      io.stdout(`${describeSettings(g)}\n\n`);
+      io.stdout(
+        table(
+          ['SOURCE', 'TRUSTED', 'EXTERNAL'],
+          sources.map((s) => [s.name, s.trusted ? 'yes' : 'no', s.external ? 'yes' : 'no']),
+        ),
+      );
     });
 
   program
@@ -87,14 +110,16 @@ export function registerGovern(program: Command, io: Io): void {
         opts: { trusted?: boolean; external?: boolean },
         cmd: Command,
       ) => {
-        await withWorkspace(cmd, io, async (ws) => {
-          const flags = { trusted: Boolean(opts.trusted), external: Boolean(opts.external) };
-          await setSource(ws, ds, source, flags);
-          if (globals(cmd).json) return printJson(io, { dataset: ds, source, ...flags });
-          io.stdout(
-            `${ds}: source ${source} is ${flags.trusted ? 'trusted' : 'untrusted'}${flags.external ? ', external' : ''}\n`,
-          );
+        const flags = { trusted: Boolean(opts.trusted), external: Boolean(opts.external) };
+        await fromWorkspaceOrServer(cmd, io, {
+          local: (ws) => setSource(ws, ds, source, flags),
+          remote: (api) =>
+            api.json('PUT', `/v1/datasets/${seg(ds)}/sources/${seg(source)}`, { json: flags }),
         });
+        if (globals(cmd).json) return printJson(io, { dataset: ds, source, ...flags });
+        io.stdout(
+          `${ds}: source ${source} is ${flags.trusted ? 'trusted' : 'untrusted'}${flags.external ? ', external' : ''}\n`,
+        );
       },
     );
 
@@ -106,23 +131,28 @@ export function registerGovern(program: Command, io: Io): void {
     .command('list')
     .description("the default policies and the workspace's own")
     .action(async (_o: unknown, cmd: Command) => {
-      await withWorkspace(cmd, io, async (ws) => {
-        const files = await readPolicyFiles(ws.dir);
-        const authorizer = Authorizer.load(files);
-        const rows = [
-          ...DEFAULT_POLICIES.map((p) => ({ id: p.id, origin: 'default', doc: p.doc })),
-          ...authorizer.policyIds
-            .filter((id) => !DEFAULT_POLICIES.some((p) => p.id === id))
-            .map((id) => ({ id, origin: 'workspace', doc: '' })),
-        ];
-        if (globals(cmd).json) return printJson(io, { digest: authorizer.digest, policies: rows });
-        io.stdout(
-          table(
-            ['POLICY', 'ORIGIN', 'WHAT IT DOES'],
-            rows.map((r) => [r.id, r.origin, r.doc]),
-          ),
-        );
+      const list = await fromWorkspaceOrServer<PolicyList>(cmd, io, {
+        local: async (ws) => {
+          const authorizer = Authorizer.load(await readPolicyFiles(ws.dir));
+          return {
+            digest: authorizer.digest,
+            policies: [
+              ...DEFAULT_POLICIES.map((p) => ({ id: p.id, origin: 'default', doc: p.doc })),
+              ...authorizer.policyIds
+                .filter((id) => !DEFAULT_POLICIES.some((p) => p.id === id))
+                .map((id) => ({ id, origin: 'workspace', doc: '' })),
+            ],
+          };
+        },
+        remote: (api) => api.get<PolicyList>('/v1/policies'),
       });
+      if (globals(cmd).json) return printJson(io, list);
+      io.stdout(
+        table(
+          ['POLICY', 'ORIGIN', 'WHAT IT DOES'],
+          list.policies.map((r) => [r.id, r.origin, r.doc]),
+        ),
+      );
     });
 
   policy
@@ -132,12 +162,20 @@ export function registerGovern(program: Command, io: Io): void {
       const text = await readFile(resolve(io.cwd, file), 'utf8').catch((cause: unknown) => {
         throw new CordonError('INPUT_NOT_FOUND', `cannot read ${file}`, { cause });
       });
-      await withWorkspace(cmd, io, async (ws) => {
-        const authorizer = Authorizer.load([...(await readPolicyFiles(ws.dir)), { file, text }]);
-        if (globals(cmd).json)
-          return printJson(io, { valid: true, policies: authorizer.policyIds.length });
-        io.stdout(`${file} is valid (${authorizer.policyIds.length} policies in force with it)\n`);
+      const policies = await fromWorkspaceOrServer(cmd, io, {
+        local: async (ws) =>
+          Authorizer.load([...(await readPolicyFiles(ws.dir)), { file, text }]).policyIds.length,
+        remote: async (api) =>
+          (
+            await api.json<{ policies: number }>('POST', '/v1/policies/check', {
+              query: { name: file },
+              body: text,
+              contentType: 'text/plain',
+            })
+          ).policies,
       });
+      if (globals(cmd).json) return printJson(io, { valid: true, policies });
+      io.stdout(`${file} is valid (${policies} policies in force with it)\n`);
     });
 
   policy

@@ -1,16 +1,23 @@
+import { createReadStream, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { CordonError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hashing.js';
 import { commitItems, type CommitOptions } from '../../engine/commit.js';
-import { readInput } from '../../engine/readers/read-input.js';
-import type { ReadOptions } from '../../engine/readers/reader.js';
+import { detectFormat, readInput } from '../../engine/readers/read-input.js';
+import type { InputFormat, ReadOptions } from '../../engine/readers/reader.js';
 import { columnOptions, toColumnMap, type ColumnFlags } from '../columns.js';
 import { loadManifest, resolveSnapshot, snapshotLabel } from '../../engine/snapshots.js';
 import type { SnapshotRow } from '../../store/metadata-store.js';
-import { collect, globals, printJson, withWorkspace } from '../context.js';
+import type { JobView } from '../../server/jobs.js';
+import { collect, globals, printJson, remoteFor, withWorkspace } from '../context.js';
 import { progress, short, type Io } from '../io.js';
+import { seg, type QueryValue, type RemoteClient } from '../remote/client.js';
+import { followJob } from '../remote/jobs.js';
+import { snapshotRow } from '../remote/rows.js';
+import type { ApiSnapshot } from '../remote/types.js';
 
 interface ReaderFlags extends ColumnFlags {
   defaultSource?: string;
@@ -35,6 +42,7 @@ function toReadOptions(f: ReaderFlags): ReadOptions {
   };
 }
 
+/** Prints a new snapshot, committed locally or on a server. */
 function report(io: Io, cmd: Command, row: SnapshotRow, verb: string): void {
   if (globals(cmd).json) {
     printJson(io, {
@@ -68,6 +76,16 @@ export function registerIngest(program: Command, io: Io): void {
       flags: ReaderFlags & { append?: boolean },
       cmd: Command,
     ) => {
+      const api = remoteFor(cmd, io);
+      if (api) {
+        const row = await remoteCommit(api, io, 'ingest', dataset, path, flags, {
+          append: Boolean(flags.append),
+          // The same message as a local ingest, naming the file as the caller did.
+          message: flags.message ?? `ingest ${path}`,
+        });
+        report(io, cmd, row, 'Committed');
+        return;
+      }
       await withWorkspace(cmd, io, async (ws) => {
         const startedAt = new Date().toISOString();
         const head = (await ws.meta.getDataset(dataset))?.head ?? null;
@@ -128,6 +146,17 @@ export function registerIngest(program: Command, io: Io): void {
         throw new CordonError('USAGE', 'transform needs --command or --code (or both)');
       const params = parseParams(flags.param ?? []);
       const codeDigest = flags.code ? sha256Hex(await readFile(resolve(io.cwd, flags.code))) : null;
+      const api = remoteFor(cmd, io);
+      if (api) {
+        const row = await remoteCommit(api, io, 'transform', dataset, path, flags, {
+          from: flags.from,
+          command: flags.command,
+          codeDigest: codeDigest ?? undefined,
+          param: flags.param,
+        });
+        report(io, cmd, row, 'Committed');
+        return;
+      }
       await withWorkspace(cmd, io, async (ws) => {
         const startedAt = new Date().toISOString();
         const inputs: SnapshotRow[] = [];
@@ -164,6 +193,74 @@ export function registerIngest(program: Command, io: Io): void {
       });
     },
   );
+}
+
+const UPLOAD_TYPES: Record<Exclude<InputFormat, 'folder'>, string> = {
+  jsonl: 'application/x-ndjson',
+  csv: 'text/csv',
+  parquet: 'application/vnd.apache.parquet',
+};
+
+/** The file's name as the server takes it (letters, digits, . _ -), for its lineage record. */
+function uploadName(file: string): string {
+  const name = basename(file)
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 128);
+  return name || 'upload';
+}
+
+/**
+ * Ingests or transforms a file on a server: streams it as the request body, then follows the
+ * commit job's progress to the same progress bar as a local commit. A folder cannot be sent in
+ * one request.
+ */
+async function remoteCommit(
+  api: RemoteClient,
+  io: Io,
+  kind: 'ingest' | 'transform',
+  dataset: string,
+  path: string,
+  flags: ReaderFlags,
+  query: Record<string, QueryValue>,
+): Promise<SnapshotRow> {
+  const file = resolve(io.cwd, path);
+  if (!existsSync(file))
+    throw new CordonError('INPUT_NOT_FOUND', `${file}: no such file or folder`);
+  const format = flags.format ?? detectFormat(file);
+  if (format === 'folder')
+    throw new CordonError(
+      'USAGE',
+      `${path} is a folder: against a server, ${kind} takes one JSON Lines, CSV or Parquet file (${kind} a folder where the workspace is)`,
+    );
+  const job = await api.json<JobView>('POST', `/v1/datasets/${seg(dataset)}/${kind}`, {
+    query: {
+      format,
+      filename: uploadName(file),
+      stage: flags.stage,
+      message: flags.message,
+      id: flags.id,
+      label: flags.label,
+      source: flags.source,
+      text: flags.text,
+      features: flags.features,
+      defaultSource: flags.defaultSource,
+      requireLabel: flags.requireLabel,
+      ...query,
+    },
+    body: Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>,
+    contentType: UPLOAD_TYPES[format],
+    headers: file.toLowerCase().endsWith('.gz') ? { 'Content-Encoding': 'gzip' } : {},
+  });
+  const bar = progress(io, `${kind} ${dataset}`);
+  try {
+    const result = (await followJob(api, job, (p) => {
+      if (p.records !== undefined) bar.update(p.records);
+    })) as { snapshot: ApiSnapshot };
+    return snapshotRow(result.snapshot);
+  } finally {
+    bar.stop();
+  }
 }
 
 function parseParams(pairs: string[]): Record<string, string> {

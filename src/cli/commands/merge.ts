@@ -3,8 +3,11 @@ import { CordonError } from '../../core/errors.js';
 import { mergeSnapshots, type OnConflict } from '../../engine/merge.js';
 import { resolveSnapshot } from '../../engine/snapshots.js';
 import type { SnapshotRow } from '../../store/metadata-store.js';
-import { withWorkspace } from '../context.js';
+import { fromWorkspaceOrServer } from '../context.js';
 import type { Io } from '../io.js';
+import { seg } from '../remote/client.js';
+import { snapshotRow } from '../remote/rows.js';
+import type { ApiSnapshot } from '../remote/types.js';
 import { reportSnapshot } from './ingest.js';
 
 export function registerMerge(program: Command, io: Io): void {
@@ -33,16 +36,26 @@ export function registerMerge(program: Command, io: Io): void {
             `--on-conflict must be error, first or last, not "${opts.onConflict}"`,
           );
         }
-        await withWorkspace(cmd, io, async (ws) => {
-          const inputs: SnapshotRow[] = [];
-          for (const ref of refs) inputs.push(await resolveSnapshot(ws, ref));
-          const row = await mergeSnapshots(ws, dataset, inputs, {
-            onConflict: opts.onConflict as OnConflict,
-            stage: opts.stage,
-            ...(opts.message !== undefined ? { message: opts.message } : {}),
-          });
-          reportSnapshot(io, cmd, row, 'Merged into');
+        const options = {
+          onConflict: opts.onConflict as OnConflict,
+          stage: opts.stage,
+          ...(opts.message !== undefined ? { message: opts.message } : {}),
+        };
+        const row = await fromWorkspaceOrServer(cmd, io, {
+          local: async (ws) => {
+            const inputs: SnapshotRow[] = [];
+            for (const ref of refs) inputs.push(await resolveSnapshot(ws, ref));
+            return mergeSnapshots(ws, dataset, inputs, options);
+          },
+          remote: async (api) => {
+            const r = await api.post<{ snapshot: ApiSnapshot }>(
+              `/v1/datasets/${seg(dataset)}/merge`,
+              { snapshots: refs, ...options },
+            );
+            return snapshotRow(r.snapshot);
+          },
         });
+        reportSnapshot(io, cmd, row, 'Merged into');
       },
     );
 }

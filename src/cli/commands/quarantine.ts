@@ -5,10 +5,44 @@ import {
   placeQuarantine,
   type QuarantineKind,
 } from '../../engine/governance/quarantine.js';
-import { globals, printJson, withWorkspace } from '../context.js';
+import type { QuarantineRow } from '../../store/governance-store.js';
+import { fromWorkspaceOrServer, globals, printJson } from '../context.js';
 import { short, table, type Io } from '../io.js';
+import { seg } from '../remote/client.js';
+import { quarantineRow } from '../remote/rows.js';
+import type { ApiQuarantine } from '../remote/types.js';
 
 const KINDS: readonly QuarantineKind[] = ['snapshot', 'source', 'token'];
+
+const shown = (q: QuarantineRow): string => (q.kind === 'snapshot' ? short(q.target) : q.target);
+
+function printPlaced(io: Io, q: QuarantineRow, json: boolean | undefined): void {
+  if (json) return printJson(io, q);
+  io.stdout(`Quarantined ${q.kind} ${shown(q)} (quarantine ${q.id})\n`);
+}
+
+function printLifted(io: Io, q: QuarantineRow, json: boolean | undefined): void {
+  if (json) return printJson(io, q);
+  io.stdout(`Lifted quarantine ${q.id} on ${q.kind} ${shown(q)}\n`);
+}
+
+function printQuarantines(io: Io, rows: QuarantineRow[], json: boolean | undefined): void {
+  if (json) return printJson(io, rows);
+  io.stdout(
+    table(
+      ['ID', 'KIND', 'TARGET', 'DATASET', 'BY', 'REASON', 'LIFTED'],
+      rows.map((r) => [
+        r.id,
+        r.kind,
+        shown(r),
+        r.dataset ?? '-',
+        r.placed_by,
+        r.reason,
+        r.lifted_at ? `${r.lifted_at} by ${r.lifted_by ?? '?'}` : '-',
+      ]),
+    ),
+  );
+}
 
 export function registerQuarantine(program: Command, io: Io): void {
   const q = program
@@ -30,16 +64,18 @@ export function registerQuarantine(program: Command, io: Io): void {
       ) => {
         if (!(KINDS as readonly string[]).includes(kind))
           throw new CordonError('USAGE', `kind must be one of ${KINDS.join(', ')}`);
-        await withWorkspace(cmd, io, async (ws) => {
-          const row = await placeQuarantine(ws, kind as QuarantineKind, target, {
-            reason: opts.reason,
-            ...(opts.dataset !== undefined ? { dataset: opts.dataset } : {}),
-          });
-          if (globals(cmd).json) return printJson(io, row);
-          io.stdout(
-            `Quarantined ${kind} ${kind === 'snapshot' ? short(row.target) : row.target} (quarantine ${row.id})\n`,
-          );
+        const placement = {
+          reason: opts.reason,
+          ...(opts.dataset !== undefined ? { dataset: opts.dataset } : {}),
+        };
+        const row = await fromWorkspaceOrServer(cmd, io, {
+          local: (ws) => placeQuarantine(ws, kind as QuarantineKind, target, placement),
+          remote: async (api) =>
+            quarantineRow(
+              await api.post<ApiQuarantine>('/v1/quarantines', { kind, target, ...placement }),
+            ),
         });
+        printPlaced(io, row, globals(cmd).json);
       },
     );
 
@@ -47,36 +83,31 @@ export function registerQuarantine(program: Command, io: Io): void {
     .description('lift a quarantine: needs someone other than who placed it, and is signed')
     .requiredOption('--reason <text>', 'why it is safe now (logged)')
     .action(async (id: string, opts: { reason: string }, cmd: Command) => {
-      await withWorkspace(cmd, io, async (ws) => {
-        const row = await liftQuarantine(ws, id, opts.reason);
-        if (globals(cmd).json) return printJson(io, row);
-        io.stdout(
-          `Lifted quarantine ${id} on ${row.kind} ${row.kind === 'snapshot' ? short(row.target) : row.target}\n`,
-        );
+      const row = await fromWorkspaceOrServer(cmd, io, {
+        local: (ws) => liftQuarantine(ws, id, opts.reason),
+        remote: async (api) =>
+          quarantineRow(
+            await api.post<ApiQuarantine>(`/v1/quarantines/${seg(id)}/lift`, {
+              reason: opts.reason,
+            }),
+          ),
       });
+      printLifted(io, row, globals(cmd).json);
     });
 
   q.command('list')
     .description('list quarantines')
     .option('--all', 'include lifted ones')
     .action(async (opts: { all?: boolean }, cmd: Command) => {
-      await withWorkspace(cmd, io, async (ws) => {
-        const rows = await ws.meta.gov.listQuarantines(opts.all ? {} : { active: true });
-        if (globals(cmd).json) return printJson(io, rows);
-        io.stdout(
-          table(
-            ['ID', 'KIND', 'TARGET', 'DATASET', 'BY', 'REASON', 'LIFTED'],
-            rows.map((r) => [
-              r.id,
-              r.kind,
-              r.kind === 'snapshot' ? short(r.target) : r.target,
-              r.dataset ?? '-',
-              r.placed_by,
-              r.reason,
-              r.lifted_at ? `${r.lifted_at} by ${r.lifted_by ?? '?'}` : '-',
-            ]),
-          ),
-        );
+      const rows = await fromWorkspaceOrServer(cmd, io, {
+        local: (ws) => ws.meta.gov.listQuarantines(opts.all ? {} : { active: true }),
+        remote: async (api) =>
+          (
+            await api.get<{ quarantines: ApiQuarantine[] }>('/v1/quarantines', {
+              all: Boolean(opts.all),
+            })
+          ).quarantines.map(quarantineRow),
       });
+      printQuarantines(io, rows, globals(cmd).json);
     });
 }

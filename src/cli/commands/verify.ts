@@ -12,8 +12,24 @@ import { loadManifest, resolveSnapshot, snapshotLabel } from '../../engine/snaps
 import { verifyExport } from '../../engine/verify-export.js';
 import { verifySnapshot } from '../../engine/verify-snapshot.js';
 import { trustedKeys } from '../../engine/workspace.js';
-import { collect, globals, openFor, printJson, withWorkspace } from '../context.js';
+import {
+  collect,
+  fromWorkspaceOrServer,
+  globals,
+  openFor,
+  printJson,
+  remoteFor,
+  serverOf,
+  withWorkspace,
+} from '../context.js';
 import { short, type Io } from '../io.js';
+import { seg, type RemoteClient } from '../remote/client.js';
+import type {
+  ApiDatasetSummary,
+  ApiRecordProof,
+  ApiSnapshot,
+  ApiVerification,
+} from '../remote/types.js';
 
 async function keysFromFiles(files: string[], cwd: string): Promise<Map<string, KeyObject>> {
   const keys = new Map<string, KeyObject>();
@@ -22,6 +38,50 @@ async function keysFromFiles(files: string[], cwd: string): Promise<Map<string, 
     keys.set(keyIdOf(key), key);
   }
   return keys;
+}
+
+type Verified = Awaited<ReturnType<typeof verifySnapshot>>;
+type RecordProof = ApiRecordProof;
+
+function printVerified(io: Io, r: Verified, id: string): void {
+  io.stdout(
+    `OK ${r.snapshot} (${short(id)}): ${r.records} records in ${r.segments} segments, ${r.files} files, signed by ${r.signer}\n`,
+  );
+}
+
+/**
+ * Has the server verify one stored snapshot, or every one the caller may read (in the order of a
+ * local run: by dataset, then version), printing each as it is verified.
+ */
+async function remoteVerify(
+  api: RemoteClient,
+  io: Io,
+  target: string | undefined,
+  json: boolean | undefined,
+): Promise<void> {
+  const refs: string[] = [];
+  if (target !== undefined) refs.push(target);
+  else
+    for (const d of (await api.get<{ datasets: ApiDatasetSummary[] }>('/v1/datasets')).datasets)
+      for (const s of (
+        await api.get<{ snapshots: ApiSnapshot[] }>(`/v1/datasets/${seg(d.name)}/snapshots`)
+      ).snapshots)
+        refs.push(s.id);
+  const results: Verified[] = [];
+  for (const ref of refs) {
+    const v = await api.post<ApiVerification>(`/v1/snapshots/${seg(ref)}/verify`);
+    const r = {
+      snapshot: v.snapshot,
+      records: v.records,
+      segments: v.segments,
+      files: v.files,
+      signer: v.signer,
+    };
+    results.push(r);
+    if (!json) printVerified(io, r, v.id);
+  }
+  if (json) printJson(io, { ok: true, snapshots: results });
+  else if (refs.length === 0) io.stdout('No snapshots to verify.\n');
 }
 
 export function registerVerify(program: Command, io: Io): void {
@@ -45,6 +105,13 @@ export function registerVerify(program: Command, io: Io): void {
         existsSync(join(folder, EXPORT_FILES.attestation))
       ) {
         let trusted = await keysFromFiles(opts.key ?? [], io.cwd);
+        // An exported folder is verified here, never by a server: only the keys can come from a
+        // local workspace.
+        if (trusted.size === 0 && serverOf(cmd, io) !== undefined)
+          throw new CordonError(
+            'USAGE',
+            'no trusted key: an exported folder is verified on this machine; pass --key <public key file>',
+          );
         if (trusted.size === 0) {
           const ws = await openFor(cmd, io).catch(() => {
             throw new CordonError(
@@ -68,6 +135,16 @@ export function registerVerify(program: Command, io: Io): void {
         );
         return;
       }
+      const api = remoteFor(cmd, io);
+      if (api) {
+        if (opts.key?.length)
+          throw new CordonError(
+            'USAGE',
+            '--key applies to a local workspace or an exported folder; a server verifies its snapshots against its own identities',
+          );
+        await remoteVerify(api, io, target, json);
+        return;
+      }
       await withWorkspace(cmd, io, async (ws) => {
         const trusted = opts.key?.length
           ? await keysFromFiles(opts.key, io.cwd)
@@ -77,10 +154,7 @@ export function registerVerify(program: Command, io: Io): void {
         for (const row of rows) {
           const r = await verifySnapshot(ws, row, trusted);
           results.push(r);
-          if (!json)
-            io.stdout(
-              `OK ${r.snapshot} (${short(row.id)}): ${r.records} records in ${r.segments} segments, ${r.files} files, signed by ${r.signer}\n`,
-            );
+          if (!json) printVerified(io, r, row.id);
         }
         if (json) printJson(io, { ok: true, snapshots: results });
         else if (rows.length === 0) io.stdout('No snapshots to verify.\n');
@@ -93,43 +167,52 @@ export function registerVerify(program: Command, io: Io): void {
       "print a Merkle inclusion proof (RFC 9162) that a record is part of a snapshot's signed root",
     )
     .action(async (ref: string, id: string, _opts: unknown, cmd: Command) => {
-      await withWorkspace(cmd, io, async (ws) => {
-        const row = await resolveSnapshot(ws, ref);
-        const { entries } = await loadManifest(ws, row);
-        const index = entries.findIndex((e) => e.id === id);
-        if (index < 0)
-          throw new CordonError('RECORD_NOT_FOUND', `${snapshotLabel(row)} has no record "${id}"`);
-        const tree = manifestTree(entries);
-        const proof = tree.inclusionProof(index);
-        const leaf = leafHash(Buffer.from(entries[index]!.digest, 'hex'));
-        const ok = verifyInclusion(
-          index,
-          entries.length,
-          leaf,
-          proof,
-          Buffer.from(row.root, 'hex'),
-        );
-        const out = {
-          snapshot: row.id,
-          root: row.root,
-          treeSize: entries.length,
-          leafIndex: index,
-          record: id,
-          recordDigest: entries[index]!.digest,
-          leafHash: leaf.toString('hex'),
-          proof: proof.map((p) => p.toString('hex')),
-          verified: ok,
-        };
-        if (!ok)
-          throw new CordonError(
-            'VERIFY_FAILED',
-            `inclusion proof for "${id}" does not verify against root ${row.root}`,
+      const out = await fromWorkspaceOrServer<RecordProof>(cmd, io, {
+        local: async (ws) => {
+          const row = await resolveSnapshot(ws, ref);
+          const { entries } = await loadManifest(ws, row);
+          const index = entries.findIndex((e) => e.id === id);
+          if (index < 0)
+            throw new CordonError(
+              'RECORD_NOT_FOUND',
+              `${snapshotLabel(row)} has no record "${id}"`,
+            );
+          const tree = manifestTree(entries);
+          const proof = tree.inclusionProof(index);
+          const leaf = leafHash(Buffer.from(entries[index]!.digest, 'hex'));
+          const ok = verifyInclusion(
+            index,
+            entries.length,
+            leaf,
+            proof,
+            Buffer.from(row.root, 'hex'),
           );
-        if (globals(cmd).json) return printJson(io, out);
-        io.stdout(`record "${id}" is leaf ${index} of ${entries.length} under root ${row.root}\n`);
-        io.stdout(
-          `record digest ${out.recordDigest}\naudit path (${proof.length} hashes):\n${out.proof.map((p) => `  ${p}`).join('\n')}\nverified: yes\n`,
-        );
+          if (!ok)
+            throw new CordonError(
+              'VERIFY_FAILED',
+              `inclusion proof for "${id}" does not verify against root ${row.root}`,
+            );
+          return {
+            snapshot: row.id,
+            root: row.root,
+            treeSize: entries.length,
+            leafIndex: index,
+            record: id,
+            recordDigest: entries[index]!.digest,
+            leafHash: leaf.toString('hex'),
+            proof: proof.map((p) => p.toString('hex')),
+            verified: ok,
+          };
+        },
+        // The server checks the proof against the signed root before sending it.
+        remote: (api) => api.get<RecordProof>(`/v1/snapshots/${seg(ref)}/records/${seg(id)}/proof`),
       });
+      if (globals(cmd).json) return printJson(io, out);
+      io.stdout(
+        `record "${id}" is leaf ${out.leafIndex} of ${out.treeSize} under root ${out.root}\n`,
+      );
+      io.stdout(
+        `record digest ${out.recordDigest}\naudit path (${out.proof.length} hashes):\n${out.proof.map((p) => `  ${p}`).join('\n')}\nverified: yes\n`,
+      );
     });
 }

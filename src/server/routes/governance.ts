@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { CordonError } from '../../core/errors.js';
+import { sha256Hex } from '../../core/hashing.js';
 import {
   approvalStatus,
   approveSnapshot,
@@ -59,6 +61,39 @@ export function governanceRoutes(api: RouteList, deps: ServerDeps): void {
           checks: r.verdict.checks,
           policyDigest: r.policyDigest,
           envelope: r.envelope,
+        },
+      };
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/v1/snapshots/{ref}/gate',
+    operationId: 'latestGate',
+    summary: 'The newest gate verdict of a snapshot, with its signed envelope',
+    description:
+      'As stored (the envelope is checked against its digest); 404 NOT_FOUND when no gate has run. Whether it still holds is GET /status.',
+    tags: ['governance'],
+    params: RefParam,
+    responses: { 200: { description: 'The newest verdict', json: S.GateResult } },
+    handler: async ({ ws, params }) => {
+      const row = await readableSnapshot(ws, params.ref);
+      const run = await ws.meta.gov.latestGateRun(row.id);
+      if (!run) throw new HttpProblem('NOT_FOUND', `no gate has been run on ${snapshotLabel(row)}`);
+      const bytes = await ws.blobs.get(run.envelope_digest);
+      if (sha256Hex(bytes) !== run.envelope_digest)
+        throw new CordonError(
+          'VERIFY_FAILED',
+          `the verdict of gate run ${run.id} does not match its digest`,
+        );
+      return {
+        json: {
+          gate: run.id,
+          snapshot: row.id,
+          passed: run.passed === 1,
+          checks: JSON.parse(run.checks) as unknown,
+          policyDigest: run.policy_digest,
+          envelope: JSON.parse(bytes.toString('utf8')) as unknown,
         },
       };
     },

@@ -48,6 +48,30 @@ async function requireToken(ws: Workspace, keyId: string): Promise<void> {
 export function identityRoutes(api: RouteList, _deps: ServerDeps): void {
   api.route({
     method: 'get',
+    path: '/v1/whoami',
+    operationId: 'whoami',
+    summary: 'Who the caller is: the identity its token acts as, and the token',
+    tags: ['identities'],
+    responses: { 200: { description: 'The caller', json: S.Whoami } },
+    handler: async ({ ws }) => {
+      const row = await ws.meta.getIdentity(ws.identity.name);
+      return {
+        json: {
+          name: ws.identity.name,
+          kind: row?.kind === 'service' ? 'service' : 'human',
+          keyId: ws.identity.keyId,
+          token: {
+            keyId: ws.credential.id,
+            scopes: ws.credential.scopes,
+            expiresAt: ws.credential.expiresAt,
+          },
+        },
+      };
+    },
+  });
+
+  api.route({
+    method: 'get',
     path: '/v1/identities',
     operationId: 'listIdentities',
     summary: 'Identities, their roles, owners, groups and state',
@@ -267,7 +291,7 @@ export function identityRoutes(api: RouteList, _deps: ServerDeps): void {
         maxLifetimeDays: ws.config.tokens.maxLifetimeDays,
         unusedDays: query.unusedDays,
       });
-      return { json: { findings } };
+      return { json: { findings, identities: identities.length, tokens: tokens.length } };
     },
   });
 }
