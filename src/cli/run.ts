@@ -14,7 +14,9 @@ import { registerMerge } from './commands/merge.js';
 import { registerQuarantine } from './commands/quarantine.js';
 import { registerReview } from './commands/review.js';
 import { registerScan } from './commands/scan.js';
+import { registerScanDistributed } from './commands/scan-distributed.js';
 import { registerServe } from './commands/serve.js';
+import { registerWorker } from './commands/worker.js';
 import { registerVerify } from './commands/verify.js';
 import type { Io } from './io.js';
 
@@ -73,6 +75,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     registerIdentity,
     registerAudit,
     registerServe,
+    registerScanDistributed,
+    registerWorker,
   ]) {
     register(program, io);
   }

@@ -63,10 +63,11 @@ async function loadRows(
   }
 }
 
-function printSummary(io: Io, report: ScanReport, name: string): void {
+/** The text summary of a report; `how` names a non-default way it ran (e.g. "3 workers"). */
+export function printSummary(io: Io, report: ScanReport, name: string, how?: string): void {
   const s = report.summary;
   io.stdout(
-    `Scanned ${name}: ${report.rows.toLocaleString('en')} rows, ${s.flaggedRows.toLocaleString('en')} flagged, ${report.triggers.length} trigger pattern(s), ${s.timings.totalSeconds.toFixed(1)} s\n\n`,
+    `Scanned ${name}${how ? ` (${how})` : ''}: ${report.rows.toLocaleString('en')} rows, ${s.flaggedRows.toLocaleString('en')} flagged, ${report.triggers.length} trigger pattern(s), ${s.timings.totalSeconds.toFixed(1)} s\n\n`,
   );
   io.stdout(
     table(

@@ -215,17 +215,21 @@ export const exactDuplicates: Detector<ExactDuplicateOptions> = {
   },
 };
 
-/** The `dup/exact` detector as a plain function. */
+/**
+ * The `dup/exact` detector as a plain function. `precomputed` holds `contentHashes` of every row
+ * when they were computed elsewhere (in shards, by workers); the findings are the same.
+ */
 export function findExactDuplicates(
   rows: readonly ScanRow[],
   options: ExactDuplicateOptions = {},
   progress?: (fraction: number) => void,
+  precomputed?: { hashes: Uint32Array; flags: Uint8Array },
 ): DetectorResult {
   const n = rows.length;
   const useFeatures = options.useFeatures ?? EXACT_USE_FEATURES;
   const baseSummary = { rows: n, useFeatures };
   if (n < 2) return { issues: [], summary: baseSummary, skipped: 'fewer than 2 rows' };
-  const g = groupByContent(rows, useFeatures, undefined, (done) => progress?.((0.9 * done) / n));
+  const g = groupByContent(rows, useFeatures, precomputed, (done) => progress?.((0.9 * done) / n));
   if (g.rowsWithoutContent === n) {
     return {
       issues: [],

@@ -23,12 +23,19 @@ import {
   type FilterBy,
   type RankBy,
 } from './confident-learning.js';
-import { DEFAULT_HASH_BITS, featurize, type FeaturizeOptions } from './hashed-features.js';
+import {
+  DEFAULT_HASH_BITS,
+  featurize,
+  type Featurized,
+  type FeaturizeOptions,
+} from './hashed-features.js';
 import {
   autoEpochs,
   DEFAULT_FOLDS,
   DEFAULT_SEED,
+  foldProba,
   outOfFoldProba,
+  stratifiedFolds,
   type TrainOptions,
 } from './linear-model.js';
 import type { Detector, DetectorResult, Issue, Progress, ScanRow } from './types.js';
@@ -60,18 +67,45 @@ function skipped(reason: string, summary: Record<string, unknown>): DetectorResu
   return { issues: [], summary, skipped: reason };
 }
 
-/** Runs the detector. Pure: rows and options in, findings out. */
-export function detectLabelIssues(
+/**
+ * Everything the detector knows once the rows are featurised and the classes settled: what the
+ * folds need to train (`labelFoldProba`) and what the findings need (`finishLabelIssues`).
+ */
+export interface LabelSetup {
+  feats: Featurized;
+  /** Class per row (−1: not assessed). */
+  y: Int32Array;
+  K: number;
+  names: string[];
+  folds: number;
+  foldOf: Uint8Array;
+  seed: number;
+  trainOptions: Omit<TrainOptions, 'rows' | 'seed'>;
+  filterBy: FilterBy;
+  rankBy: RankBy;
+  used: number;
+  hashBits: number;
+  base: Record<string, unknown>;
+}
+
+/** What `finishLabelIssues` needs: the setup without the feature matrix. */
+export type LabelFinish = Omit<LabelSetup, 'feats' | 'foldOf'>;
+
+/**
+ * The first part of the detector: labels to classes, features, exclusions, folds. Returns the
+ * detector's result instead when it cannot run (a skip reason).
+ */
+export function setupLabelIssues(
   rows: readonly ScanRow[],
   options: LabelIssueDetectorOptions = {},
   progress?: Progress,
-): DetectorResult {
+): { skipped: DetectorResult } | { setup: LabelSetup } {
   const n = rows.length;
   const seed = options.seed ?? DEFAULT_SEED;
   const filterBy = options.filterBy ?? DEFAULT_FILTER_BY;
   const rankBy = options.rankBy ?? DEFAULT_RANK_BY;
   const base: Record<string, unknown> = { rows: n, filterBy, rankBy };
-  if (n === 0) return skipped('no rows', base);
+  if (n === 0) return { skipped: skipped('no rows', base) };
 
   // Labels → class ids in sorted label order (stable across runs).
   const counts = new Map<string, number>();
@@ -81,17 +115,21 @@ export function detectLabelIssues(
     else counts.set(r.label, (counts.get(r.label) ?? 0) + 1);
   }
   base.unlabelledRows = unlabelled;
-  if (counts.size === 0) return skipped('no labels: every row has label null', base);
+  if (counts.size === 0) return { skipped: skipped('no labels: every row has label null', base) };
   if (counts.size === 1)
-    return skipped(
-      `one class only ("${[...counts.keys()][0]!}"): nothing to confuse it with`,
-      base,
-    );
+    return {
+      skipped: skipped(
+        `one class only ("${[...counts.keys()][0]!}"): nothing to confuse it with`,
+        base,
+      ),
+    };
   if (counts.size > MAX_CLASSES) {
-    return skipped(
-      `${counts.size} distinct labels (more than ${MAX_CLASSES}): looks like an id, not classes`,
-      base,
-    );
+    return {
+      skipped: skipped(
+        `${counts.size} distinct labels (more than ${MAX_CLASSES}): looks like an id, not classes`,
+        base,
+      ),
+    };
   }
 
   // Shrink the hash width when many classes would blow the weight budget.
@@ -99,7 +137,7 @@ export function detectLabelIssues(
   while (hashBits > 12 && (1 << hashBits) * (counts.size + 1) > MAX_MODEL_WEIGHTS) hashBits--;
   const feats = featurize(rows, { ...options.featurize, hashBits });
   progress?.(0.1);
-  const { X, stats } = feats;
+  const { stats } = feats;
   base.input = {
     textDim: feats.textDim,
     featureColumns: feats.featureColumns,
@@ -111,9 +149,14 @@ export function detectLabelIssues(
     dim: feats.dim,
     rowsWithoutInput: feats.skipped.length,
   };
-  if (feats.dim === 0) return skipped('no text and no usable feature vectors', base);
+  if (feats.dim === 0) return { skipped: skipped('no text and no usable feature vectors', base) };
   if (feats.skipped.length === n) {
-    return skipped('no row has usable input (every text is blank and no vector is valid)', base);
+    return {
+      skipped: skipped(
+        'no row has usable input (every text is blank and no vector is valid)',
+        base,
+      ),
+    };
   }
 
   // Usable labelled rows per label (rows with no input are excluded).
@@ -131,10 +174,12 @@ export function detectLabelIssues(
     .map((label) => ({ label, rows: counts.get(label)! }));
   base.excludedClasses = excluded;
   if (names.length < 2) {
-    return skipped(
-      `fewer than 2 classes with at least ${MIN_ROWS_PER_CLASS} usable rows (classes: ${counts.size}, excluded: ${excluded.length})`,
-      base,
-    );
+    return {
+      skipped: skipped(
+        `fewer than 2 classes with at least ${MIN_ROWS_PER_CLASS} usable rows (classes: ${counts.size}, excluded: ${excluded.length})`,
+        base,
+      ),
+    };
   }
   const K = names.length;
   const index = new Map(names.map((l, k) => [l, k]));
@@ -152,11 +197,55 @@ export function detectLabelIssues(
   for (const l of names) smallest = Math.min(smallest, usable.get(l)!);
   base.labelledRowsUsed = used;
   if (used < MIN_LABELLED_ROWS)
-    return skipped(`only ${used} usable labelled rows (need ${MIN_LABELLED_ROWS})`, base);
+    return {
+      skipped: skipped(`only ${used} usable labelled rows (need ${MIN_LABELLED_ROWS})`, base),
+    };
 
   const folds = Math.max(2, Math.min(options.folds ?? DEFAULT_FOLDS, smallest));
-  const trainOptions = options.train ?? {};
-  const P = outOfFoldProba(X, y, K, folds, seed, trainOptions, (f) => progress?.(0.1 + 0.85 * f));
+  return {
+    setup: {
+      feats,
+      y,
+      K,
+      names,
+      folds,
+      foldOf: stratifiedFolds(y, K, folds, seed),
+      seed,
+      trainOptions: options.train ?? {},
+      filterBy,
+      rankBy,
+      used,
+      hashBits,
+      base,
+    },
+  };
+}
+
+/** The out-of-fold probabilities of one fold (its rows ascending, rows × K). */
+export function labelFoldProba(
+  setup: LabelSetup,
+  fold: number,
+): { rows: Int32Array; P: Float32Array } {
+  return foldProba(
+    setup.feats.X,
+    setup.y,
+    setup.K,
+    setup.foldOf,
+    fold,
+    setup.seed,
+    setup.trainOptions,
+  );
+}
+
+/** The last part: confident learning on the out-of-fold probabilities, issues and summary. */
+export function finishLabelIssues(
+  rows: readonly ScanRow[],
+  setup: LabelFinish,
+  P: Float32Array,
+  progress?: Progress,
+): DetectorResult {
+  const { y, K, names, folds, trainOptions, filterBy, rankBy, used, hashBits, base } = setup;
+  const n = rows.length;
   const result = findLabelIssues(P, y, K, { filterBy, rankBy });
   progress?.(1);
 
@@ -209,6 +298,27 @@ export function detectLabelIssues(
     summary.jointCounts = matrix(result.joint.calibrated);
   }
   return { issues, summary };
+}
+
+/** Runs the detector. Pure: rows and options in, findings out. */
+export function detectLabelIssues(
+  rows: readonly ScanRow[],
+  options: LabelIssueDetectorOptions = {},
+  progress?: Progress,
+): DetectorResult {
+  const prepared = setupLabelIssues(rows, options, progress);
+  if ('skipped' in prepared) return prepared.skipped;
+  const setup = prepared.setup;
+  const P = outOfFoldProba(
+    setup.feats.X,
+    setup.y,
+    setup.K,
+    setup.folds,
+    setup.seed,
+    setup.trainOptions,
+    (f) => progress?.(0.1 + 0.85 * f),
+  );
+  return finishLabelIssues(rows, setup, P, progress);
 }
 
 export const labelConfidentLearning: Detector<LabelIssueDetectorOptions> = {

@@ -394,11 +394,29 @@ export function outOfFoldProba(
   const P = new Float32Array(X.rows * K);
   const model = newModel(X.cols, K);
   for (let f = 0; f < folds; f++) {
-    trainFold(X, y, K, foldOf, f, { ...options, seed }, model);
-    const rows = foldRows(foldOf, f);
-    const part = predictProba(model, X, rows);
+    const { rows, P: part } = foldProba(X, y, K, foldOf, f, seed, options, model);
     for (let r = 0; r < rows.length; r++) P.set(part.subarray(r * K, r * K + K), rows[r]! * K);
     progress?.((f + 1) / folds);
   }
   return P;
+}
+
+/**
+ * One fold of `outOfFoldProba`: the model trained on every other fold predicts the fold's rows
+ * (`rows`, ascending; `P` is rows × K). Each fold's model starts from zeros, so folds computed
+ * apart (other threads, other machines) give exactly the probabilities of one pass.
+ */
+export function foldProba(
+  X: Csr,
+  y: Int32Array,
+  K: number,
+  foldOf: Uint8Array,
+  fold: number,
+  seed = DEFAULT_SEED,
+  options: Omit<TrainOptions, 'rows' | 'seed'> = {},
+  model: SoftmaxModel = newModel(X.cols, K),
+): { rows: Int32Array; P: Float32Array } {
+  trainFold(X, y, K, foldOf, fold, { ...options, seed }, model);
+  const rows = foldRows(foldOf, fold);
+  return { rows, P: predictProba(model, X, rows) };
 }

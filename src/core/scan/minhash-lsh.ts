@@ -14,11 +14,15 @@
  *    order, a fixed total order, which is all MinHash needs). Signatures: one Uint32Array.
  * 2. `bandHashes`: one 32-bit hash per band of r consecutive signature values, band-major.
  * 3. `lshCandidates`: per band, rows are bucketed by band hash in a typed-array open-addressing
- *    table; a bucket of up to 8 rows yields all its pairs, a larger bucket (a flood) yields the
- *    star from its lowest row plus the chain of consecutive rows, so candidates stay O(n) per band
- *    while a flood still connects (clusters are transitive). Pairs are deduplicated by sorting.
- * 4. Confirmation: shingle sets are recomputed for candidate rows only, sorted and deduplicated,
- *    and a pair is confirmed when its exact Jaccard (on 32-bit shingle hashes) ≥ the threshold.
+ *    table (`bucketBand`); a bucket of up to 8 rows yields all its pairs, a larger bucket (a
+ *    flood) yields the star from its lowest row plus the chain of consecutive rows, so candidates
+ *    stay O(n) per band while a flood still connects (clusters are transitive). Pairs are
+ *    deduplicated by sorting. `lshPartitionCandidates` does the same for the band hashes of one
+ *    partition (`bandPartition`: hash mod P, so every bucket falls in one partition); merged
+ *    with `mergeCandidates`, the partitions give exactly `lshCandidates`' pairs.
+ * 4. Confirmation (`confirmNearDuplicates`): shingle sets are recomputed for candidate rows only,
+ *    sorted and deduplicated, and a pair is confirmed when its exact Jaccard (on 32-bit shingle
+ *    hashes) ≥ the threshold. Exact copies are marked before step 3 by `markTextCopies`.
  *
  * Banding (`chooseBanding`): b = ⌊128 / r⌋ bands of r rows; among those with
  * P(candidate | J = threshold) ≥ 0.99, where P(J) = 1 − (1 − J^r)^b, take the one with the fewest
@@ -357,7 +361,7 @@ export function bandHashes(
 }
 
 /** Growable buffer of pair keys a × n + b (exact in a double for n < 2^26). */
-class PairKeys {
+export class PairKeys {
   keys = new Float64Array(1024);
   length = 0;
   push(key: number): void {
@@ -377,6 +381,100 @@ export interface CandidatePairs {
   largeBuckets: number;
 }
 
+/** Reusable scratch for `bucketBand`, sized for up to `capacity` members. */
+export interface BandScratch {
+  keys: Uint32Array;
+  heads: Int32Array;
+  sizes: Int32Array;
+  next: Int32Array;
+  multi: number[];
+  members: number[];
+}
+
+export function bandScratch(capacity: number): BandScratch {
+  let cap = 16;
+  while (cap < 2 * capacity) cap *= 2;
+  return {
+    keys: new Uint32Array(cap),
+    heads: new Int32Array(cap),
+    sizes: new Int32Array(cap),
+    next: new Int32Array(Math.max(1, capacity)),
+    multi: [],
+    members: [],
+  };
+}
+
+/**
+ * One band of the LSH: `rows[0..count)` (global row numbers, strictly ascending) with their band
+ * hashes `hashes[0..count)` are bucketed by hash; a bucket of up to `fullBucket` rows adds all
+ * its pairs to `out`, a larger one the star from its lowest row plus the chain of consecutive
+ * rows. Pair keys are a × n + b with a < b. Returns the number of large buckets.
+ *
+ * Only bucket membership and row order matter, so any subset of rows that holds every member of
+ * the buckets it touches (e.g. all rows whose band hash falls in one partition) gives exactly the
+ * pairs the whole band gives for those buckets.
+ */
+export function bucketBand(
+  rows: ArrayLike<number>,
+  hashes: ArrayLike<number>,
+  count: number,
+  n: number,
+  fullBucket: number,
+  out: PairKeys,
+  scratch: BandScratch = bandScratch(count),
+): number {
+  if (scratch.next.length < count) scratch = bandScratch(count);
+  const { keys, heads, sizes, next, multi, members } = scratch;
+  const mask = heads.length - 1;
+  heads.fill(-1);
+  multi.length = 0;
+  // Insert in descending order so each chain reads in ascending row order.
+  for (let m = count - 1; m >= 0; m--) {
+    const h = hashes[m] as number;
+    let slot = h & mask;
+    for (;;) {
+      const head = heads[slot] as number;
+      if (head < 0) {
+        keys[slot] = h;
+        heads[slot] = m;
+        sizes[slot] = 1;
+        next[m] = -1;
+        break;
+      }
+      if (keys[slot] === h) {
+        next[m] = head;
+        heads[slot] = m;
+        const s = (sizes[slot] as number) + 1;
+        sizes[slot] = s;
+        if (s === 2) multi.push(slot);
+        break;
+      }
+      slot = (slot + 1) & mask;
+    }
+  }
+  let largeBuckets = 0;
+  for (const slot of multi) {
+    members.length = 0;
+    for (let m = heads[slot] as number; m >= 0; m = next[m] as number)
+      members.push(rows[m] as number);
+    const size = members.length;
+    if (size <= fullBucket) {
+      for (let x = 0; x < size; x++) {
+        const a = members[x] as number;
+        for (let y = x + 1; y < size; y++) out.push(a * n + (members[y] as number));
+      }
+    } else {
+      largeBuckets++;
+      const first = members[0] as number;
+      for (let y = 1; y < size; y++) {
+        out.push(first * n + (members[y] as number));
+        if (y > 1) out.push((members[y - 1] as number) * n + (members[y] as number));
+      }
+    }
+  }
+  return largeBuckets;
+}
+
 /**
  * Candidate pairs from bands `[bandStart, bandEnd)` of band-major `bands` (stride n). Rows with
  * `active[i] === 0` are ignored. Pure over the band range: results of several ranges can be
@@ -392,65 +490,51 @@ export function lshCandidates(
 ): CandidatePairs {
   let activeCount = 0;
   for (let i = 0; i < n; i++) if (active[i]) activeCount++;
-  let cap = 16;
-  while (cap < 2 * activeCount) cap *= 2;
-  const mask = cap - 1;
-  const keys = new Uint32Array(cap);
-  const heads = new Int32Array(cap);
-  const sizes = new Int32Array(cap);
-  const next = new Int32Array(n);
-  const multi: number[] = [];
+  const rows = new Int32Array(activeCount);
+  for (let i = 0, m = 0; i < n; i++) if (active[i]) rows[m++] = i;
+  const hashes = new Uint32Array(activeCount);
+  const scratch = bandScratch(activeCount);
   const out = new PairKeys();
-  const members: number[] = [];
   let largeBuckets = 0;
   for (let band = bandStart; band < bandEnd; band++) {
-    heads.fill(-1);
-    multi.length = 0;
     const base = band * n;
-    // Insert in descending row order so each chain reads in ascending order.
-    for (let i = n - 1; i >= 0; i--) {
-      if (!active[i]) continue;
-      const h = bands[base + i] as number;
-      let slot = h & mask;
-      for (;;) {
-        const head = heads[slot] as number;
-        if (head < 0) {
-          keys[slot] = h;
-          heads[slot] = i;
-          sizes[slot] = 1;
-          next[i] = -1;
-          break;
-        }
-        if (keys[slot] === h) {
-          next[i] = head;
-          heads[slot] = i;
-          const s = (sizes[slot] as number) + 1;
-          sizes[slot] = s;
-          if (s === 2) multi.push(slot);
-          break;
-        }
-        slot = (slot + 1) & mask;
-      }
-    }
-    for (const slot of multi) {
-      members.length = 0;
-      for (let i = heads[slot] as number; i >= 0; i = next[i] as number) members.push(i);
-      const m = members.length;
-      if (m <= fullBucket) {
-        for (let x = 0; x < m; x++) {
-          const a = members[x] as number;
-          for (let y = x + 1; y < m; y++) out.push(a * n + (members[y] as number));
-        }
-      } else {
-        largeBuckets++;
-        const first = members[0] as number;
-        for (let y = 1; y < m; y++) {
-          out.push(first * n + (members[y] as number));
-          if (y > 1) out.push((members[y - 1] as number) * n + (members[y] as number));
-        }
-      }
-    }
+    for (let m = 0; m < activeCount; m++) hashes[m] = bands[base + (rows[m] as number)] as number;
+    largeBuckets += bucketBand(rows, hashes, activeCount, n, fullBucket, out, scratch);
   }
+  return { pairs: uniquePairs(out.keys.subarray(0, out.length), n), largeBuckets };
+}
+
+/** The rows of one band that fall in one partition, ascending, with their band hashes. */
+export interface BandEntries {
+  rows: Int32Array;
+  hashes: Uint32Array;
+}
+
+/**
+ * The LSH partition a band hash belongs to. Partitioning by hash keeps every bucket (one band,
+ * one hash) whole inside one partition, so partitions can be bucketed independently.
+ */
+export function bandPartition(hash: number, partitions: number): number {
+  return (hash >>> 0) % partitions;
+}
+
+/**
+ * Candidate pairs of one partition: `perBand[j]` holds the active rows (ascending) whose band-j
+ * hash falls in the partition. Together with `mergeCandidates` over all partitions this gives
+ * exactly `lshCandidates` over all bands (see `bucketBand`).
+ */
+export function lshPartitionCandidates(
+  perBand: readonly BandEntries[],
+  n: number,
+  fullBucket: number = MINHASH_FULL_BUCKET,
+): CandidatePairs {
+  let most = 0;
+  for (const b of perBand) most = Math.max(most, b.rows.length);
+  const scratch = bandScratch(most);
+  const out = new PairKeys();
+  let largeBuckets = 0;
+  for (const b of perBand)
+    largeBuckets += bucketBand(b.rows, b.hashes, b.rows.length, n, fullBucket, out, scratch);
   return { pairs: uniquePairs(out.keys.subarray(0, out.length), n), largeBuckets };
 }
 
@@ -517,15 +601,9 @@ export const minhashNearDuplicates: Detector<MinhashOptions> = {
   },
 };
 
-/** The `dup/minhash` detector as a plain function. */
-export function findNearDuplicates(
-  rows: readonly ScanRow[],
-  options: MinhashOptions = {},
-  progress?: (fraction: number) => void,
-): DetectorResult {
-  const params = minhashParams(options);
-  const n = rows.length;
-  const paramSummary = {
+/** The parameters as the report's summary shows them. */
+export function minhashParamSummary(params: MinhashParams): Record<string, unknown> {
+  return {
     numPerm: params.numPerm,
     bands: params.bands,
     rowsPerBand: params.rowsPerBand,
@@ -539,8 +617,109 @@ export function findNearDuplicates(
       ]),
     ),
   };
-  if (n < 2)
-    return { issues: [], summary: { rows: n, params: paramSummary }, skipped: 'fewer than 2 rows' };
+}
+
+/** Which rows enter the LSH, and the row counts the summary reports. */
+export interface TextCopies {
+  /** 1 for a row with text that is not an exact copy of an earlier row's text. */
+  active: Uint8Array;
+  withText: number;
+  exactCopies: number;
+  charRows: number;
+  truncatedRows: number;
+}
+
+/**
+ * Exact copies (same normalised text as an earlier row) leave the LSH: from the per-row flags and
+ * 64-bit normalised-text hashes of `minhashSignatures`, a row is active unless an earlier row has
+ * the same hash and, compared in full, the same normalised text.
+ */
+export function markTextCopies(
+  rows: readonly ScanRow[],
+  flags: Uint8Array,
+  textHash: Uint32Array,
+): TextCopies {
+  const n = rows.length;
+  const active = new Uint8Array(n);
+  let withText = 0;
+  let exactCopies = 0;
+  let charRows = 0;
+  let truncatedRows = 0;
+  let cap = 16;
+  while (cap < 2 * n) cap *= 2;
+  const mask = cap - 1;
+  const slots = new Int32Array(cap).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const f = flags[i] as number;
+    if (!(f & SIG_VALID)) continue;
+    withText++;
+    if (f & SIG_CHAR_SHINGLES) charRows++;
+    if (f & SIG_TRUNCATED) truncatedRows++;
+    const a = textHash[2 * i] as number;
+    const b = textHash[2 * i + 1] as number;
+    let slot = a & mask;
+    let copy = false;
+    let norm: string | undefined;
+    for (;;) {
+      const g = slots[slot] as number;
+      if (g < 0) {
+        slots[slot] = i;
+        break;
+      }
+      if (textHash[2 * g] === a && textHash[2 * g + 1] === b) {
+        norm ??= normalizeText((rows[i] as ScanRow).text as string);
+        if (normalizeText((rows[g] as ScanRow).text as string) === norm) {
+          copy = true;
+          break;
+        }
+      }
+      slot = (slot + 1) & mask;
+    }
+    if (copy) exactCopies++;
+    else active[i] = 1;
+  }
+  return { active, withText, exactCopies, charRows, truncatedRows };
+}
+
+/** The summary fields known before the LSH runs, and the skip reason if it need not run. */
+export function minhashBaseSummary(
+  n: number,
+  copies: TextCopies,
+  params: MinhashParams,
+): { summary: Record<string, unknown>; skipped?: string } {
+  const summary = {
+    rows: n,
+    rowsWithText: copies.withText,
+    rowsWithoutText: n - copies.withText,
+    exactCopiesSkipped: copies.exactCopies,
+    charShingleRows: copies.charRows,
+    truncatedRows: copies.truncatedRows,
+    params: minhashParamSummary(params),
+  };
+  if (copies.withText === 0) return { summary, skipped: 'no row has text' };
+  if (copies.withText - copies.exactCopies < 2)
+    return { summary, skipped: 'fewer than 2 distinct texts' };
+  return { summary };
+}
+
+/** `dup/minhash` on fewer than two rows: nothing to compare. */
+export function minhashTooFewRows(n: number, params: MinhashParams): DetectorResult {
+  return {
+    issues: [],
+    summary: { rows: n, params: minhashParamSummary(params) },
+    skipped: 'fewer than 2 rows',
+  };
+}
+
+/** The `dup/minhash` detector as a plain function. */
+export function findNearDuplicates(
+  rows: readonly ScanRow[],
+  options: MinhashOptions = {},
+  progress?: (fraction: number) => void,
+): DetectorResult {
+  const params = minhashParams(options);
+  const n = rows.length;
+  if (n < 2) return minhashTooFewRows(n, params);
 
   // 1–2. Signatures chunk by chunk, kept only as band hashes.
   const perms = permutationParams(params);
@@ -557,64 +736,30 @@ export function findNearDuplicates(
     progress?.((0.7 * e) / n);
   }
 
-  // Exact copies (same normalised text as an earlier row) leave the LSH.
-  const active = new Uint8Array(n);
-  let withText = 0;
-  let exactCopies = 0;
-  let charRows = 0;
-  let truncatedRows = 0;
-  {
-    let cap = 16;
-    while (cap < 2 * n) cap *= 2;
-    const mask = cap - 1;
-    const slots = new Int32Array(cap).fill(-1);
-    for (let i = 0; i < n; i++) {
-      const f = flags[i] as number;
-      if (!(f & SIG_VALID)) continue;
-      withText++;
-      if (f & SIG_CHAR_SHINGLES) charRows++;
-      if (f & SIG_TRUNCATED) truncatedRows++;
-      const a = textHash[2 * i] as number;
-      const b = textHash[2 * i + 1] as number;
-      let slot = a & mask;
-      let copy = false;
-      let norm: string | undefined;
-      for (;;) {
-        const g = slots[slot] as number;
-        if (g < 0) {
-          slots[slot] = i;
-          break;
-        }
-        if (textHash[2 * g] === a && textHash[2 * g + 1] === b) {
-          norm ??= normalizeText((rows[i] as ScanRow).text as string);
-          if (normalizeText((rows[g] as ScanRow).text as string) === norm) {
-            copy = true;
-            break;
-          }
-        }
-        slot = (slot + 1) & mask;
-      }
-      if (copy) exactCopies++;
-      else active[i] = 1;
-    }
-  }
-  const baseSummary = {
-    rows: n,
-    rowsWithText: withText,
-    rowsWithoutText: n - withText,
-    exactCopiesSkipped: exactCopies,
-    charShingleRows: charRows,
-    truncatedRows,
-    params: paramSummary,
-  };
-  if (withText === 0) return { issues: [], summary: baseSummary, skipped: 'no row has text' };
-  if (withText - exactCopies < 2) {
-    return { issues: [], summary: baseSummary, skipped: 'fewer than 2 distinct texts' };
-  }
+  const copies = markTextCopies(rows, flags, textHash);
+  const base = minhashBaseSummary(n, copies, params);
+  if (base.skipped !== undefined)
+    return { issues: [], summary: base.summary, skipped: base.skipped };
 
   // 3. Candidates.
-  const cand = lshCandidates(bands, n, active, 0, params.bands);
+  const cand = lshCandidates(bands, n, copies.active, 0, params.bands);
   progress?.(0.85);
+  return confirmNearDuplicates(rows, params, cand, base.summary, progress);
+}
+
+/**
+ * Step 4 and the findings: confirms candidate pairs by exact Jaccard, clusters the confirmed
+ * pairs and flags every clustered row but its cluster's representative. `baseSummary` is the
+ * summary so far (`minhashBaseSummary`).
+ */
+export function confirmNearDuplicates(
+  rows: readonly ScanRow[],
+  params: MinhashParams,
+  cand: CandidatePairs,
+  baseSummary: Record<string, unknown>,
+  progress?: (fraction: number) => void,
+): DetectorResult {
+  const n = rows.length;
   const pairs = cand.pairs;
   const nPairs = pairs.length / 2;
 

@@ -397,6 +397,55 @@ export function scanPiiRange(
 /** Rows between progress reports. */
 const PROGRESS_CHUNK = 65_536;
 
+/** What `scanPiiRange` returns for one range of rows. */
+export type PiiPart = ReturnType<typeof scanPiiRange>;
+
+/** The detector's result from the parts of consecutive row ranges covering `n` rows, in order. */
+export function piiResult(
+  n: number,
+  parts: readonly PiiPart[],
+  options: PiiOptions = {},
+): DetectorResult {
+  const issues: Issue[] = [];
+  const occurrences: Record<PiiType, number> = { card: 0, iban: 0, phone: 0, email: 0 };
+  const rowsByType: Record<PiiType, number> = { card: 0, iban: 0, phone: 0, email: 0 };
+  let withText = 0;
+  let truncated = 0;
+  for (const r of parts) {
+    for (const i of r.issues) issues.push(i);
+    for (const t of PII_TYPES) {
+      occurrences[t] += r.occurrences[t];
+      rowsByType[t] += r.rowsByType[t];
+    }
+    withText += r.withText;
+    truncated += r.truncated;
+  }
+  const parameters = {
+    types: [...(options.types ?? PII_TYPES)],
+    maxChars: options.maxChars ?? PII_MAX_CHARS,
+    scores: PII_TYPE_SCORES,
+  };
+  if (withText === 0) {
+    return {
+      issues: [],
+      summary: { rows: n, rowsWithText: 0, parameters },
+      skipped: 'no row has text',
+    };
+  }
+  return {
+    issues,
+    summary: {
+      rows: n,
+      rowsWithText: withText,
+      rowsFlagged: issues.length,
+      occurrences,
+      rowsByType,
+      rowsTruncated: truncated,
+      parameters,
+    },
+  };
+}
+
 export const piiDetector: Detector<PiiOptions> = {
   id: 'leak/pii',
   meta: {
@@ -407,45 +456,11 @@ export const piiDetector: Detector<PiiOptions> = {
   },
   run(rows: readonly ScanRow[], options: PiiOptions = {}, progress?: Progress): DetectorResult {
     const n = rows.length;
-    const issues: Issue[] = [];
-    const occurrences: Record<PiiType, number> = { card: 0, iban: 0, phone: 0, email: 0 };
-    const rowsByType: Record<PiiType, number> = { card: 0, iban: 0, phone: 0, email: 0 };
-    let withText = 0;
-    let truncated = 0;
+    const parts: PiiPart[] = [];
     for (let s = 0; s < n; s += PROGRESS_CHUNK) {
-      const r = scanPiiRange(rows, s, Math.min(n, s + PROGRESS_CHUNK), options);
-      for (const i of r.issues) issues.push(i);
-      for (const t of PII_TYPES) {
-        occurrences[t] += r.occurrences[t];
-        rowsByType[t] += r.rowsByType[t];
-      }
-      withText += r.withText;
-      truncated += r.truncated;
+      parts.push(scanPiiRange(rows, s, Math.min(n, s + PROGRESS_CHUNK), options));
       progress?.(Math.min(n, s + PROGRESS_CHUNK) / n);
     }
-    const parameters = {
-      types: [...(options.types ?? PII_TYPES)],
-      maxChars: options.maxChars ?? PII_MAX_CHARS,
-      scores: PII_TYPE_SCORES,
-    };
-    if (withText === 0) {
-      return {
-        issues: [],
-        summary: { rows: n, rowsWithText: 0, parameters },
-        skipped: 'no row has text',
-      };
-    }
-    return {
-      issues,
-      summary: {
-        rows: n,
-        rowsWithText: withText,
-        rowsFlagged: issues.length,
-        occurrences,
-        rowsByType,
-        rowsTruncated: truncated,
-        parameters,
-      },
-    };
+    return piiResult(n, parts, options);
   },
 };

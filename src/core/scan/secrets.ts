@@ -765,6 +765,150 @@ function cappedText(row: ScanRow, maxChars: number): string {
 /** Chunk of rows between progress reports and event-loop yields. */
 const PROGRESS_CHUNK = 16_384;
 
+/** Secret findings over a range of rows, and the counts the detector's summary adds up. */
+export interface SecretsPart {
+  /** Flagged rows of the range, in row order. */
+  issues: Issue[];
+  withText: number;
+  truncated: number;
+  sentToSecretlint: number;
+  findings: number;
+  /** Findings per rule, keys in the order the rules were first met (row order). */
+  byRule: Record<string, number>;
+}
+
+/**
+ * The whole detector over rows [start, end): Cordon's rules, secretlint on the rows its
+ * prefilter passes, merging and masking. Every step looks at one row at a time (secretlint
+ * batches rows, but a NUL separator keeps each row's findings its own), so ranges can run
+ * anywhere and `secretsResult` adds them up to what one run over all rows gives.
+ */
+export async function scanSecretRows(
+  rows: readonly ScanRow[],
+  start: number,
+  end: number,
+  options: SecretsOptions = {},
+  progress?: Progress,
+): Promise<SecretsPart> {
+  const maxChars = options.maxChars ?? SECRETS_MAX_CHARS;
+  const allow = new Set(options.allow ?? []);
+  const total = Math.max(1, end - start);
+  const perRow = new Map<number, SecretFinding[]>();
+  const candidates: number[] = [];
+  let truncated = 0;
+  let withText = 0;
+  for (let s = start; s < end; s += PROGRESS_CHUNK) {
+    const e = Math.min(end, s + PROGRESS_CHUNK);
+    const r = scanSecretsRange(rows, s, e, options);
+    for (const f of r.found) perRow.set(f.index, f.findings);
+    for (const c of r.secretlintCandidates) candidates.push(c);
+    truncated += r.truncated;
+    withText += r.withText;
+    progress?.((0.5 * (e - start)) / total);
+  }
+  for (let s = 0; s < candidates.length; s += 1024) {
+    const idx = candidates.slice(s, s + 1024);
+    const res = await secretlintTexts(idx.map((i) => cappedText(rows[i] as ScanRow, maxChars)));
+    for (let k = 0; k < idx.length; k++) {
+      const f = res[k] as SecretFinding[];
+      if (f.length === 0) continue;
+      const i = idx[k] as number;
+      const prev = perRow.get(i);
+      if (prev) prev.push(...f);
+      else perRow.set(i, f);
+    }
+    progress?.(0.5 + (0.5 * Math.min(candidates.length, s + 1024)) / candidates.length);
+  }
+  const issues: Issue[] = [];
+  const byRule: Record<string, number> = {};
+  let findings = 0;
+  for (const i of [...perRow.keys()].sort((a, b) => a - b)) {
+    const row = rows[i] as ScanRow;
+    const text = cappedText(row, maxChars);
+    const merged = mergeFindings(perRow.get(i) as SecretFinding[]).filter(
+      (f) => !allow.has(text.slice(f.start, f.end)),
+    );
+    if (merged.length === 0) continue;
+    findings += merged.length;
+    let top = merged[0] as SecretFinding;
+    for (const f of merged) {
+      byRule[f.rule] = (byRule[f.rule] ?? 0) + 1;
+      if (f.score > top.score) top = f;
+    }
+    const shown = merged.slice(0, SECRETS_MAX_FINDINGS_PER_ROW).map((f) => ({
+      rule: f.rule,
+      masked: maskSecret(text.slice(f.start, f.end)),
+      range: [f.start, f.end],
+    }));
+    issues.push({
+      kind: 'secret',
+      row: row.id,
+      score: top.score,
+      detail: {
+        rule: top.rule,
+        masked: maskSecret(text.slice(top.start, top.end)),
+        range: [top.start, top.end],
+        count: merged.length,
+        findings: shown,
+      },
+    });
+  }
+  return { issues, withText, truncated, sentToSecretlint: candidates.length, findings, byRule };
+}
+
+/** The detector's result from the parts of consecutive row ranges covering `n` rows, in order. */
+export function secretsResult(
+  n: number,
+  parts: readonly SecretsPart[],
+  options: SecretsOptions = {},
+): DetectorResult {
+  const parameters = {
+    secretlint: options.secretlint ?? true,
+    entropy: options.entropy ?? 'any',
+    maxChars: options.maxChars ?? SECRETS_MAX_CHARS,
+    entropyMinLength: ENTROPY_MIN_LENGTH,
+    keywordMinLength: KEYWORD_MIN_LENGTH,
+    entropyMarginBits: ENTROPY_MARGIN_BITS,
+    keywordEntropyMarginBits: KEYWORD_ENTROPY_MARGIN_BITS,
+    minClassChangeRatio: MIN_CLASS_CHANGE_RATIO,
+  };
+  let withText = 0;
+  let truncated = 0;
+  let sent = 0;
+  let findings = 0;
+  const byRule: Record<string, number> = {};
+  const issues: Issue[] = [];
+  for (const p of parts) {
+    withText += p.withText;
+    truncated += p.truncated;
+    sent += p.sentToSecretlint;
+    findings += p.findings;
+    for (const [rule, count] of Object.entries(p.byRule))
+      byRule[rule] = (byRule[rule] ?? 0) + count;
+    for (const issue of p.issues) issues.push(issue);
+  }
+  if (withText === 0) {
+    return {
+      issues: [],
+      summary: { rows: n, rowsWithText: 0, parameters },
+      skipped: 'no row has text',
+    };
+  }
+  return {
+    issues,
+    summary: {
+      rows: n,
+      rowsWithText: withText,
+      rowsFlagged: issues.length,
+      findings,
+      byRule,
+      rowsSentToSecretlint: sent,
+      rowsTruncated: truncated,
+      parameters,
+    },
+  };
+}
+
 export const secretsDetector: Detector<SecretsOptions> = {
   id: 'leak/secrets',
   meta: {
@@ -778,98 +922,9 @@ export const secretsDetector: Detector<SecretsOptions> = {
     options: SecretsOptions = {},
     progress?: Progress,
   ): Promise<DetectorResult> {
-    const maxChars = options.maxChars ?? SECRETS_MAX_CHARS;
-    const allow = new Set(options.allow ?? []);
-    const parameters = {
-      secretlint: options.secretlint ?? true,
-      entropy: options.entropy ?? 'any',
-      maxChars,
-      entropyMinLength: ENTROPY_MIN_LENGTH,
-      keywordMinLength: KEYWORD_MIN_LENGTH,
-      entropyMarginBits: ENTROPY_MARGIN_BITS,
-      keywordEntropyMarginBits: KEYWORD_ENTROPY_MARGIN_BITS,
-      minClassChangeRatio: MIN_CLASS_CHANGE_RATIO,
-    };
-    const n = rows.length;
-    const perRow = new Map<number, SecretFinding[]>();
-    const candidates: number[] = [];
-    let truncated = 0;
-    let withText = 0;
-    for (let s = 0; s < n; s += PROGRESS_CHUNK) {
-      const r = scanSecretsRange(rows, s, Math.min(n, s + PROGRESS_CHUNK), options);
-      for (const f of r.found) perRow.set(f.index, f.findings);
-      for (const c of r.secretlintCandidates) candidates.push(c);
-      truncated += r.truncated;
-      withText += r.withText;
-      progress?.((0.5 * Math.min(n, s + PROGRESS_CHUNK)) / n);
-    }
-    if (withText === 0) {
-      return {
-        issues: [],
-        summary: { rows: n, rowsWithText: 0, parameters },
-        skipped: 'no row has text',
-      };
-    }
-    for (let s = 0; s < candidates.length; s += 1024) {
-      const idx = candidates.slice(s, s + 1024);
-      const res = await secretlintTexts(idx.map((i) => cappedText(rows[i] as ScanRow, maxChars)));
-      for (let k = 0; k < idx.length; k++) {
-        const f = res[k] as SecretFinding[];
-        if (f.length === 0) continue;
-        const i = idx[k] as number;
-        const prev = perRow.get(i);
-        if (prev) prev.push(...f);
-        else perRow.set(i, f);
-      }
-      progress?.(0.5 + (0.5 * Math.min(candidates.length, s + 1024)) / candidates.length);
-    }
-    const issues: Issue[] = [];
-    const byRule: Record<string, number> = {};
-    let findingsTotal = 0;
-    for (const i of [...perRow.keys()].sort((a, b) => a - b)) {
-      const row = rows[i] as ScanRow;
-      const text = cappedText(row, maxChars);
-      const merged = mergeFindings(perRow.get(i) as SecretFinding[]).filter(
-        (f) => !allow.has(text.slice(f.start, f.end)),
-      );
-      if (merged.length === 0) continue;
-      findingsTotal += merged.length;
-      let top = merged[0] as SecretFinding;
-      for (const f of merged) {
-        byRule[f.rule] = (byRule[f.rule] ?? 0) + 1;
-        if (f.score > top.score) top = f;
-      }
-      const shown = merged.slice(0, SECRETS_MAX_FINDINGS_PER_ROW).map((f) => ({
-        rule: f.rule,
-        masked: maskSecret(text.slice(f.start, f.end)),
-        range: [f.start, f.end],
-      }));
-      issues.push({
-        kind: 'secret',
-        row: row.id,
-        score: top.score,
-        detail: {
-          rule: top.rule,
-          masked: maskSecret(text.slice(top.start, top.end)),
-          range: [top.start, top.end],
-          count: merged.length,
-          findings: shown,
-        },
-      });
-    }
-    progress?.(1);
-    return {
-      issues,
-      summary: {
-        rows: n,
-        rowsWithText: withText,
-        rowsFlagged: issues.length,
-        findings: findingsTotal,
-        byRule,
-        rowsSentToSecretlint: candidates.length,
-        rowsTruncated: truncated,
-        parameters,
-      },
-    };
+    const part = await scanSecretRows(rows, 0, rows.length, options, progress);
+    const result = secretsResult(rows.length, [part], options);
+    if (result.skipped === undefined) progress?.(1);
+    return result;
   },
 };
