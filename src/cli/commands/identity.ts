@@ -1,11 +1,5 @@
 import type { Command } from 'commander';
 import { CordonError } from '../../core/errors.js';
-import {
-  nhiReport,
-  type IdentityFacts,
-  type NhiFinding,
-  type TokenFacts,
-} from '../../core/nhi-report.js';
 import { parseDuration, type TokenEnv } from '../../core/tokens.js';
 import {
   addIdentity,
@@ -14,6 +8,7 @@ import {
   joinGroup,
 } from '../../engine/governance/identities.js';
 import { createToken, revokeToken, rotateToken } from '../../engine/governance/tokens.js';
+import { assertUnusedDays, workspaceNhiReport, type NhiView } from '../../engine/governance/nhi.js';
 import type { TokenRow } from '../../store/governance-store.js';
 import type { Workspace } from '../../engine/workspace.js';
 import { collect, fromWorkspaceOrServer, globals, printJson } from '../context.js';
@@ -136,46 +131,6 @@ function printIdentities(io: Io, rows: IdentityLine[], json: boolean | undefined
       ]),
     ),
   );
-}
-
-interface NhiView {
-  findings: NhiFinding[];
-  identities: number;
-  tokens: number;
-}
-
-async function localNhi(ws: Workspace, unusedDays: number): Promise<NhiView> {
-  const identities: IdentityFacts[] = (await ws.meta.listIdentities()).map((i) => ({
-    name: i.name,
-    kind: i.kind === 'service' ? 'service' : 'human',
-    disabled: i.disabled_at !== null,
-    owners: JSON.parse(i.owners) as string[],
-  }));
-  const tokens: TokenFacts[] = (await ws.meta.gov.listTokens()).map((t) => ({
-    keyId: t.key_id,
-    identity: t.identity,
-    kind: t.kind === 'nhi' ? 'nhi' : 'pat',
-    env: t.env === 'test' ? 'test' : 'live',
-    scopes: JSON.parse(t.scopes) as string[],
-    usedScopes: JSON.parse(t.used_scopes) as string[],
-    createdAt: t.created_at,
-    expiresAt: t.expires_at,
-    revokedAt: t.revoked_at,
-    lastUsedAt: t.last_used_at,
-    lastUsedInteractive: t.last_used_interactive === 1,
-  }));
-  checkUnusedDays(unusedDays);
-  const findings = nhiReport(identities, tokens, {
-    now: new Date().toISOString(),
-    maxLifetimeDays: ws.config.tokens.maxLifetimeDays,
-    unusedDays,
-  });
-  return { findings, identities: identities.length, tokens: tokens.length };
-}
-
-function checkUnusedDays(unusedDays: number): void {
-  if (!Number.isFinite(unusedDays) || unusedDays <= 0)
-    throw new CordonError('USAGE', '--unused-days must be a positive number');
 }
 
 function printNhi(io: Io, r: NhiView, json: boolean | undefined): void {
@@ -427,9 +382,9 @@ export function registerIdentity(program: Command, io: Io): void {
     .action(async (opts: { unusedDays: string }, cmd: Command) => {
       const unusedDays = Number(opts.unusedDays);
       const report = await fromWorkspaceOrServer(cmd, io, {
-        local: (ws) => localNhi(ws, unusedDays),
+        local: (ws) => workspaceNhiReport(ws, unusedDays),
         remote: (api) => {
-          checkUnusedDays(unusedDays);
+          assertUnusedDays(unusedDays);
           return api.get<NhiView>('/v1/nhi/report', { unusedDays });
         },
       });

@@ -5,10 +5,9 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CordonError } from '../../core/errors.js';
 import { keyIdOf, parsePublicKey } from '../../core/keys.js';
-import { manifestTree } from '../../core/manifest.js';
-import { leafHash, verifyInclusion } from '../../core/merkle.js';
 import { EXPORT_FILES } from '../../engine/export.js';
-import { loadManifest, resolveSnapshot, snapshotLabel } from '../../engine/snapshots.js';
+import { recordProof } from '../../engine/record-proof.js';
+import { resolveSnapshot } from '../../engine/snapshots.js';
 import { verifyExport } from '../../engine/verify-export.js';
 import { verifySnapshot } from '../../engine/verify-snapshot.js';
 import { trustedKeys } from '../../engine/workspace.js';
@@ -168,42 +167,7 @@ export function registerVerify(program: Command, io: Io): void {
     )
     .action(async (ref: string, id: string, _opts: unknown, cmd: Command) => {
       const out = await fromWorkspaceOrServer<RecordProof>(cmd, io, {
-        local: async (ws) => {
-          const row = await resolveSnapshot(ws, ref);
-          const { entries } = await loadManifest(ws, row);
-          const index = entries.findIndex((e) => e.id === id);
-          if (index < 0)
-            throw new CordonError(
-              'RECORD_NOT_FOUND',
-              `${snapshotLabel(row)} has no record "${id}"`,
-            );
-          const tree = manifestTree(entries);
-          const proof = tree.inclusionProof(index);
-          const leaf = leafHash(Buffer.from(entries[index]!.digest, 'hex'));
-          const ok = verifyInclusion(
-            index,
-            entries.length,
-            leaf,
-            proof,
-            Buffer.from(row.root, 'hex'),
-          );
-          if (!ok)
-            throw new CordonError(
-              'VERIFY_FAILED',
-              `inclusion proof for "${id}" does not verify against root ${row.root}`,
-            );
-          return {
-            snapshot: row.id,
-            root: row.root,
-            treeSize: entries.length,
-            leafIndex: index,
-            record: id,
-            recordDigest: entries[index]!.digest,
-            leafHash: leaf.toString('hex'),
-            proof: proof.map((p) => p.toString('hex')),
-            verified: ok,
-          };
-        },
+        local: async (ws) => recordProof(ws, await resolveSnapshot(ws, ref), id),
         // The server checks the proof against the signed root before sending it.
         remote: (api) => api.get<RecordProof>(`/v1/snapshots/${seg(ref)}/records/${seg(id)}/proof`),
       });

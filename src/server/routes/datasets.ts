@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { diffManifests } from '../../core/diff.js';
+import { recordProof } from '../../engine/record-proof.js';
 import type { DsseEnvelope } from '../../core/dsse.js';
 import { CordonError, VerifyError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hashing.js';
-import { manifestTree, type ManifestEntry } from '../../core/manifest.js';
-import { leafHash, verifyInclusion } from '../../core/merkle.js';
+import type { ManifestEntry } from '../../core/manifest.js';
 import { toOpenLineageEvents } from '../../core/openlineage.js';
 import type { CordonRecord } from '../../core/record.js';
 import { authorize, type DecisionRecord } from '../../engine/governance/authorize.js';
@@ -313,40 +313,7 @@ export function datasetRoutes(api: RouteList, _deps: ServerDeps): void {
     responses: { 200: { description: 'The proof', json: S.RecordProof } },
     handler: async ({ ws, params }) => {
       const row = await readableSnapshot(ws, params.ref);
-      const { entries } = await loadManifest(ws, row);
-      const index = entries.findIndex((e) => e.id === params.id);
-      if (index < 0)
-        throw new CordonError(
-          'RECORD_NOT_FOUND',
-          `${snapshotLabel(row)} has no record "${params.id}"`,
-        );
-      const proof = manifestTree(entries).inclusionProof(index);
-      const leaf = leafHash(Buffer.from(entries[index]!.digest, 'hex'));
-      const verified = verifyInclusion(
-        index,
-        entries.length,
-        leaf,
-        proof,
-        Buffer.from(row.root, 'hex'),
-      );
-      if (!verified)
-        throw new CordonError(
-          'VERIFY_FAILED',
-          `inclusion proof for "${params.id}" does not verify against root ${row.root}`,
-        );
-      return {
-        json: {
-          snapshot: row.id,
-          root: row.root,
-          treeSize: entries.length,
-          leafIndex: index,
-          record: params.id,
-          recordDigest: entries[index]!.digest,
-          leafHash: leaf.toString('hex'),
-          proof: proof.map((p) => p.toString('hex')),
-          verified,
-        },
-      };
+      return { json: await recordProof(ws, row, params.id) };
     },
   });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nhiReport, type IdentityFacts, type TokenFacts } from '../../core/nhi-report.js';
+import { workspaceNhiReport } from '../../engine/governance/nhi.js';
 import { parseDuration } from '../../core/tokens.js';
 import { authorize } from '../../engine/governance/authorize.js';
 import {
@@ -267,31 +267,7 @@ export function identityRoutes(api: RouteList, _deps: ServerDeps): void {
     responses: { 200: { description: 'Findings', json: S.NhiReport } },
     handler: async ({ ws, query }) => {
       await authorize(ws, 'readAudit', { type: 'Workspace' });
-      const identities: IdentityFacts[] = (await ws.meta.listIdentities()).map((i) => ({
-        name: i.name,
-        kind: i.kind === 'service' ? 'service' : 'human',
-        disabled: i.disabled_at !== null,
-        owners: JSON.parse(i.owners) as string[],
-      }));
-      const tokens: TokenFacts[] = (await ws.meta.gov.listTokens()).map((t) => ({
-        keyId: t.key_id,
-        identity: t.identity,
-        kind: t.kind === 'nhi' ? 'nhi' : 'pat',
-        env: t.env === 'test' ? 'test' : 'live',
-        scopes: JSON.parse(t.scopes) as string[],
-        usedScopes: JSON.parse(t.used_scopes) as string[],
-        createdAt: t.created_at,
-        expiresAt: t.expires_at,
-        revokedAt: t.revoked_at,
-        lastUsedAt: t.last_used_at,
-        lastUsedInteractive: t.last_used_interactive === 1,
-      }));
-      const findings = nhiReport(identities, tokens, {
-        now: new Date().toISOString(),
-        maxLifetimeDays: ws.config.tokens.maxLifetimeDays,
-        unusedDays: query.unusedDays,
-      });
-      return { json: { findings, identities: identities.length, tokens: tokens.length } };
+      return { json: await workspaceNhiReport(ws, query.unusedDays) };
     },
   });
 }
