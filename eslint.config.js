@@ -1,4 +1,6 @@
 import js from '@eslint/js';
+import jsxA11y from 'eslint-plugin-jsx-a11y';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 // Layering: core is pure (no fs, net, db); store may not reach up into engine or cli;
@@ -52,4 +54,26 @@ export default tseslint.config(
   { files: ['src/engine/**/*.ts'], rules: restrict(['**/cli/**', '**/server/**']) },
   // The server is an edge like the CLI: it may use the engine, never the CLI.
   { files: ['src/server/**/*.ts'], rules: restrict(['**/cli/**']) },
+  // The web console talks to the server over HTTP only: from the server it may take types.
+  {
+    files: ['console/src/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks, 'jsx-a11y': jsxA11y },
+    rules: {
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': 'error',
+      ...jsxA11y.flatConfigs.recommended.rules,
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/src/**'],
+              allowTypeImports: true,
+              message: 'the console may import types from the server, never its code',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

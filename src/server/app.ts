@@ -18,13 +18,16 @@ import { JobManager } from './jobs.js';
 import { openApiDocument, type OpenApiDocument } from './openapi.js';
 import { HttpProblem, toProblem, type Problem } from './problem.js';
 import { FailedAuthLimiter } from './rate-limit.js';
+import { consoleAssets, serveConsole } from './console.js';
 import { auditRoutes } from './routes/audit.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { governanceRoutes } from './routes/governance.js';
 import { identityRoutes } from './routes/identities.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metaRoutes } from './routes/meta.js';
+import { permissionRoutes } from './routes/permissions.js';
 import { scanRoutes } from './routes/scans.js';
 
 export const API_VERSION = '0.1.0';
@@ -49,6 +52,11 @@ export interface AppOptions {
   /** Where errors (and, with logRequests, one line per request) go. Default: stderr. */
   log?: (line: string) => void;
   logRequests?: boolean;
+  /**
+   * The built web console (index.html and assets/) to serve at `/`, or null for none. Default:
+   * the console built with the package (`npm run build`), if it was.
+   */
+  consoleDir?: string | null;
 }
 
 /** What route modules get to work with. */
@@ -116,11 +124,13 @@ export function createApp(base: Workspace, options: AppOptions = {}): CordonApp 
   for (const add of [
     metaRoutes,
     datasetRoutes,
+    dashboardRoutes,
     ingestRoutes,
     jobRoutes,
     scanRoutes,
     governanceRoutes,
     identityRoutes,
+    permissionRoutes,
     auditRoutes,
   ])
     add(list, deps);
@@ -151,6 +161,9 @@ export function createApp(base: Workspace, options: AppOptions = {}): CordonApp 
       );
     return c.body(JSON.stringify(p.body), p.status as 500, p.headers);
   });
+
+  const consoleDir = options.consoleDir === undefined ? consoleAssets() : options.consoleDir;
+  if (consoleDir !== null) serveConsole(app, consoleDir);
 
   app.notFound((c) => {
     const p = toProblem(

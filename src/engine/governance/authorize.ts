@@ -40,17 +40,16 @@ export interface DecisionRecord {
 }
 
 /**
- * The one authorization function: every mutation in the CLI (and the server) calls it before it
- * changes anything. It gathers the facts about the acting identity, its credential and the
- * resource, asks the Cedar policy set, and returns the decision for the operation's audit event.
- * A denial is written to the audit log as `authz.deny` and raises FORBIDDEN with Cedar's reason.
+ * Asks the Cedar policy set whether the acting identity may take `action` on `ref`, with the same
+ * facts `authorize` uses, and records nothing: for showing what a caller may do (the console's
+ * buttons, a listing's entries). Anything that then acts must still call `authorize`.
  */
-export async function authorize(
+export async function decide(
   ws: Workspace,
   action: Action,
   ref: ResourceRef,
   extras: AuthzExtras = {},
-): Promise<DecisionRecord> {
+): Promise<AuthzDecision> {
   const authorizer = await loadAuthorizer(ws.dir);
   const me = await ws.meta.getIdentity(ws.identity.name);
   if (!me)
@@ -61,7 +60,7 @@ export async function authorize(
     role: g.role as Grant['role'],
     dataset: g.dataset,
   }));
-  const decision: AuthzDecision = authorizer.authorize({
+  return authorizer.authorize({
     principal: {
       type: me.kind === 'service' ? 'ServiceAccount' : 'Human',
       name: me.name,
@@ -81,6 +80,22 @@ export async function authorize(
       ? { requiredApprovals: extras.requiredApprovals }
       : {}),
   });
+}
+
+/**
+ * The one authorization function: every mutation in the CLI (and the server) calls it before it
+ * changes anything. It gathers the facts about the acting identity, its credential and the
+ * resource, asks the Cedar policy set (`decide`), and returns the decision for the operation's
+ * audit event. A denial is written to the audit log as `authz.deny` and raises FORBIDDEN with
+ * Cedar's reason.
+ */
+export async function authorize(
+  ws: Workspace,
+  action: Action,
+  ref: ResourceRef,
+  extras: AuthzExtras = {},
+): Promise<DecisionRecord> {
+  const decision = await decide(ws, action, ref, extras);
   const record: DecisionRecord = {
     action,
     policies: decision.policies,

@@ -253,12 +253,25 @@ export function datasetRoutes(api: RouteList, _deps: ServerDeps): void {
       'Each record is checked against its digest in the signed manifest before it is returned.',
     tags: ['datasets'],
     params: RefParam,
-    query: z.object(S.Paging),
+    query: z.object({
+      ...S.Paging,
+      ids: z
+        .array(z.string().min(1))
+        .max(1000)
+        .optional()
+        .describe(
+          'Only these records (repeat the parameter), in id order; unknown ids are left out',
+        ),
+    }),
     responses: { 200: { description: 'A page of records', json: S.RecordsPage } },
     handler: async ({ ws, params, query }) => {
       const row = await readableSnapshot(ws, params.ref);
       const manifest = await loadManifest(ws, row);
-      const page = manifest.entries.slice(query.offset, query.offset + query.limit);
+      const wantedIds = query.ids ? new Set(query.ids) : null;
+      const listed = wantedIds
+        ? manifest.entries.filter((e) => wantedIds.has(e.id))
+        : manifest.entries;
+      const page = listed.slice(query.offset, query.offset + query.limit);
       const bySegment = new Map<number, Map<string, ManifestEntry>>();
       for (const e of page) {
         let wanted = bySegment.get(e.segment);
@@ -292,10 +305,10 @@ export function datasetRoutes(api: RouteList, _deps: ServerDeps): void {
       return {
         json: {
           snapshot: row.id,
-          total: manifest.entries.length,
+          total: listed.length,
           offset: query.offset,
           limit: query.limit,
-          next: end < manifest.entries.length ? end : null,
+          next: end < listed.length ? end : null,
           records,
         },
       };
