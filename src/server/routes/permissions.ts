@@ -47,7 +47,7 @@ export function permissionRoutes(api: RouteList, _deps: ServerDeps): void {
       },
     },
     handler: async ({ ws, body }) => {
-      const { checks } = body as z.infer<typeof Body>;
+      const { checks } = body;
       const decisions = [];
       for (const check of checks) decisions.push(await decideCheck(ws, check));
       return { json: { decisions } };
@@ -76,7 +76,7 @@ async function decideCheck(ws: Workspace, check: Check): Promise<z.infer<typeof 
 
 /** The resource a check is about, a reason it is malformed, or null when it does not exist. */
 async function resourceOf(ws: Workspace, check: Check): Promise<ResourceRef | string | null> {
-  const type = ACTION_RESOURCES[check.action as Action][0]!;
+  const type = ACTION_RESOURCES[check.action][0]!;
   const needs = (field: keyof Check) => `${check.action} needs "${field}"`;
   switch (type) {
     case 'Workspace':
