@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CordonError } from '../../core/errors.js';
-import { ACTION_RESOURCES, ACTIONS, type Action } from '../../engine/authz/actions.js';
+import { ACTION_RESOURCES, ACTIONS } from '../../engine/authz/actions.js';
 import { decide, type ResourceRef } from '../../engine/governance/authorize.js';
 import { resolveSnapshot } from '../../engine/snapshots.js';
 import type { Workspace } from '../../engine/workspace.js';
