@@ -87,6 +87,12 @@ function writePoisonedFeed(path: string): void {
   writeFileSync(path, feed.map((r) => JSON.stringify(r)).join('\n') + '\n');
 }
 
+/**
+ * The keys a training job trusts for an export: carol signs the snapshots she ingests and alice
+ * signs the gate verdicts. A verifier elsewhere would hold these public keys, not the workspace.
+ */
+const TRUSTED = ['--key', '.cordon/keys/carol.pub', '--key', '.cordon/keys/alice.pub'];
+
 const GATE_POLICY = `# The gate a snapshot of "spam" must pass before it may train a model.
 version: 1
 integrity: required
@@ -170,7 +176,7 @@ async function main(): Promise<void> {
   await cordon(['export', 'spam@1', '--out', 'export/spam-v1'], 'ok', undefined, {
     token: trainToken,
   });
-  await cordon(['verify', 'export/spam-v1', '--key', '.cordon/keys/carol.pub']);
+  await cordon(['verify', 'export/spam-v1', ...TRUSTED]);
 
   step('5. A curation step, recorded as a transform with lineage back to the raw snapshot');
   const rows = gunzipSync(readFileSync(sample)).toString('utf8').trim().split('\n');
@@ -298,7 +304,7 @@ async function main(): Promise<void> {
   const victim = lines.findIndex((l) => l.includes('"label":"spam"'));
   lines[victim] = lines[victim]!.replace('"label":"spam"', '"label":"ham"');
   writeFileSync(file, lines.join('\n'));
-  await cordon(['verify', 'export/tampered', '--key', '.cordon/keys/carol.pub'], 'fail');
+  await cordon(['verify', 'export/tampered', ...TRUSTED], 'fail');
 
   step('14. The audit log: every change and every refusal, in a signed Merkle log');
   await cordon(['audit', 'show', '--kind', 'authz.deny']);
