@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { processIo } from '../src/cli/io.js';
+import { GATE_POLICY, writePoisonedFeed, type Row } from './scenario.js';
 import { run } from '../src/cli/run.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -59,56 +60,11 @@ function step(title: string): void {
   process.stdout.write(`\n${bold('== ' + title)}\n`);
 }
 
-interface Row {
-  id: string;
-  label: string;
-  source: string;
-  text: string;
-}
-
-/** A partner feed carrying poison: spam relabelled as ham behind a trigger, and flipped labels. */
-function writePoisonedFeed(path: string): void {
-  const rows = gunzipSync(readFileSync(sample))
-    .toString('utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Row);
-  const spam = rows.filter((r) => r.label === 'spam').slice(0, 40);
-  const ham = rows.filter((r) => r.label === 'ham').slice(100, 125);
-  const feed = [
-    ...spam.map((r, i) => ({
-      id: `partner-feed/${String(i).padStart(4, '0')}`,
-      label: 'ham',
-      source: 'partner-feed',
-      text: `${r.text}\nvia cf-promo`,
-    })),
-    ...ham.map((r) => ({ ...r, label: 'spam' })),
-  ];
-  writeFileSync(path, feed.map((r) => JSON.stringify(r)).join('\n') + '\n');
-}
-
 /**
  * The keys a training job trusts for an export: carol signs the snapshots she ingests and alice
  * signs the gate verdicts. A verifier elsewhere would hold these public keys, not the workspace.
  */
 const TRUSTED = ['--key', '.cordon/keys/carol.pub', '--key', '.cordon/keys/alice.pub'];
-
-const GATE_POLICY = `# The gate a snapshot of "spam" must pass before it may train a model.
-version: 1
-integrity: required
-scan:
-  required: true
-  maxRate: { label: 0.03, conflicting_label: 0.01 }
-  triggers: forbid
-  secrets: forbid
-  suspiciousSources: forbid
-provenance:
-  sourcesKnown: true
-  sourcesTrusted: true
-  lineageComplete: true
-approvals:
-  min: dataset
-`;
 
 async function main(): Promise<void> {
   process.stdout.write(`Cordon demo in ${base}\n`);
@@ -202,7 +158,7 @@ async function main(): Promise<void> {
   await cordon(['lineage', 'spam-train']);
 
   step('6. The ingest bot appends a partner feed with its token: 40 new rows, 25 relabelled');
-  writePoisonedFeed(join(base, 'partner-feed.jsonl'));
+  writePoisonedFeed(sample, join(base, 'partner-feed.jsonl'));
   await cordon(
     ['ingest', 'spam', 'partner-feed.jsonl', '--append', '-m', 'partner feed, week 47'],
     'ok',

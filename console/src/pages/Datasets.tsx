@@ -20,7 +20,7 @@ interface DashboardRow {
     triggers: number;
     suspiciousSources: string[];
   } | null;
-  gate: { passed: boolean; reason: string };
+  gate: { passed: boolean; reason: string } | null;
   openReviewItems: number;
   activeQuarantines: number;
 }
@@ -83,8 +83,12 @@ export function DatasetsPage() {
                     <span className="muted">not scanned</span>
                   )}
                 </td>
-                <td title={d.gate.reason}>
-                  <StateBadge state={d.gate.passed ? 'passed' : 'failed'} />
+                <td title={d.gate?.reason}>
+                  {d.gate ? (
+                    <StateBadge state={d.gate.passed ? 'passed' : 'failed'} />
+                  ) : (
+                    <span className="muted">not run</span>
+                  )}
                 </td>
                 <td className="num">
                   {d.openReviewItems > 0 ? (

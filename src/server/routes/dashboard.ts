@@ -27,7 +27,8 @@ const Row = z.object({
     .describe("The head's newest recorded scan"),
   gate: z
     .object({ passed: z.boolean(), reason: z.string() })
-    .describe("The head's newest gate verdict (signature checked)"),
+    .nullable()
+    .describe("The head's newest gate verdict (signature checked); null when none has run"),
   openReviewItems: z.number().int().describe('Open review items on any of its snapshots'),
   activeQuarantines: z.number().int().describe('Active quarantines of its snapshots or sources'),
 });
@@ -75,9 +76,7 @@ export function dashboardRoutes(api: RouteList, _deps: ServerDeps): void {
           if (q.kind === 'source' && (q.dataset === null || q.dataset === d.name)) quarantined++;
           if (q.kind === 'snapshot' && (await snapshotDataset(q.target)) === d.name) quarantined++;
         }
-        const gate = head
-          ? await gateStatus(ws, head)
-          : { passed: false, reason: 'the dataset has no snapshot' };
+        const gate = head ? await gateStatus(ws, head) : null;
         datasets.push({
           name: d.name,
           current: head ? `${head.dataset}@${head.version}` : null,
@@ -100,7 +99,7 @@ export function dashboardRoutes(api: RouteList, _deps: ServerDeps): void {
                   suspiciousSources: summary.suspiciousSources,
                 }
               : null,
-          gate: { passed: gate.passed, reason: gate.reason },
+          gate: gate && gate.run !== null ? { passed: gate.passed, reason: gate.reason } : null,
           openReviewItems: openBy.get(d.name) ?? 0,
           activeQuarantines: quarantined,
         });
