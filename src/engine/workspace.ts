@@ -140,27 +140,38 @@ export async function writeIdentityKey(root: string, name: string): Promise<KeyP
   return key;
 }
 
+/**
+ * Parsed keys by file, while the file is the same one (a server signs in on every request; reading
+ * and parsing the PEM each time cost ~8 % of its CPU under load). Key files are replaced by rename,
+ * so a new key is a new inode; the file is still stat'ed, and its mode checked, on every load.
+ */
+const parsedKeys = new Map<string, { stamp: string; identity: Identity }>();
+
 /** Reads a local identity's private key, refusing one that others can read. */
 export async function loadIdentityKey(root: string, name: string): Promise<Identity> {
   const file = keyPath(root, name);
-  const mode = (
-    await stat(file).catch((cause: unknown) => {
-      throw new CordonError(
-        'KEY_INVALID',
-        `no signing key for identity "${name}" in this workspace (${file})`,
-        { cause },
-      );
-    })
-  ).mode;
+  const info = await stat(file).catch((cause: unknown) => {
+    throw new CordonError(
+      'KEY_INVALID',
+      `no signing key for identity "${name}" in this workspace (${file})`,
+      { cause },
+    );
+  });
+  const mode = info.mode;
   if ((mode & 0o077) !== 0) {
     throw new CordonError(
       'KEY_INVALID',
       `signing key ${file} is readable by others (mode ${(mode & 0o777).toString(8)}); run chmod 600`,
     );
   }
+  const stamp = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
+  const known = parsedKeys.get(file);
+  if (known?.stamp === stamp && known.identity.name === name) return known.identity;
   const privateKey = parsePrivateKey(await readFile(file, 'utf8'), file);
   const publicKey = createPublicKey(privateKey);
-  return { name, keyId: keyIdOf(publicKey), privateKey, publicKey };
+  const identity = { name, keyId: keyIdOf(publicKey), privateKey, publicKey };
+  parsedKeys.set(file, { stamp, identity });
+  return identity;
 }
 
 export async function openWorkspace(
