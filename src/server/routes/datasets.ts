@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { diffManifests } from '../../core/diff.js';
 import { recordProof } from '../../engine/record-proof.js';
 import type { DsseEnvelope } from '../../core/dsse.js';
 import { CordonError, VerifyError } from '../../core/errors.js';
@@ -23,9 +22,12 @@ import { verifyInputs, verifySnapshot } from '../../engine/verify-snapshot.js';
 import { trustedKeys } from '../../engine/workspace.js';
 import type { RouteList } from '../api.js';
 import type { ServerDeps } from '../app.js';
+import { diffCache, pageRows, samplesOf, type RowFilter } from '../diff-cache.js';
+import { lineageGraphView } from '../lineage-view.js';
 import { HttpProblem } from '../problem.js';
 import * as S from '../schemas.js';
 import { Visibility } from '../visibility.js';
+import { DiffRowsPage, DiffRowsQuery, LineageGraphView } from './datasets-schemas.js';
 import {
   datasetSummary,
   readableDataset,
@@ -345,12 +347,49 @@ export function datasetRoutes(api: RouteList, _deps: ServerDeps): void {
     handler: async ({ ws, query }) => {
       const a = await readableSnapshot(ws, query.from);
       const b = await readableSnapshot(ws, query.to);
-      const [ma, mb] = await Promise.all([loadManifest(ws, a), loadManifest(ws, b)]);
+      const d = await diffCache.get(ws, a, b);
       return {
         json: {
           from: { snapshot: a.id, ref: snapshotLabel(a) },
           to: { snapshot: b.id, ref: snapshotLabel(b) },
-          ...diffManifests(ma.entries, mb.entries, query.limit),
+          ...d.summary,
+          samples: samplesOf(d, query.limit),
+        },
+      };
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/v1/diff/rows',
+    operationId: 'diffRows',
+    summary: 'A page of the added, removed or changed records between two snapshots',
+    description:
+      'In id order, with the number of rows the filters match. Filters: `label` (any side), the class pair `labelFrom`/`labelTo` (changed rows only), `source`; an empty value matches records without one. The diff of a pair is computed once and cached.',
+    tags: ['datasets'],
+    query: DiffRowsQuery,
+    responses: { 200: { description: 'A page of rows', json: DiffRowsPage } },
+    handler: async ({ ws, query }) => {
+      const a = await readableSnapshot(ws, query.from);
+      const b = await readableSnapshot(ws, query.to);
+      const d = await diffCache.get(ws, a, b);
+      const filter: RowFilter = {};
+      if (query.label !== undefined) filter.label = query.label || null;
+      if (query.labelFrom !== undefined) filter.labelFrom = query.labelFrom || null;
+      if (query.labelTo !== undefined) filter.labelTo = query.labelTo || null;
+      if (query.source !== undefined) filter.source = query.source || null;
+      const page = pageRows(d, query.change, filter, query.offset, query.limit);
+      const end = query.offset + page.rows.length;
+      return {
+        json: {
+          from: { snapshot: a.id, ref: snapshotLabel(a) },
+          to: { snapshot: b.id, ref: snapshotLabel(b) },
+          change: query.change,
+          total: page.total,
+          offset: query.offset,
+          limit: query.limit,
+          next: end < page.total ? end : null,
+          rows: page.rows,
         },
       };
     },
@@ -390,6 +429,22 @@ export function datasetRoutes(api: RouteList, _deps: ServerDeps): void {
       for (const { row: r } of runs)
         envelopes.push(JSON.parse((await ws.blobs.get(r.envelope_digest)).toString('utf8')));
       return { json: { format: 'slsa', snapshot: row.id, envelopes } };
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/v1/snapshots/{ref}/lineage/graph',
+    operationId: 'lineageGraph',
+    summary: 'The lineage around a snapshot as a graph: sources, runs, snapshots, releases',
+    description:
+      "Upstream to the raw ingests and their record sources, downstream to the snapshots derived from it (datasets the caller may read only; at most 300 snapshots, else `truncated`), each snapshot's state, and each release with the model it was released for.",
+    tags: ['datasets'],
+    params: RefParam,
+    responses: { 200: { description: 'The graph', json: LineageGraphView } },
+    handler: async ({ ws, params }) => {
+      const row = await readableSnapshot(ws, params.ref);
+      return { json: await lineageGraphView(ws, row) };
     },
   });
 
