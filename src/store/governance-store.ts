@@ -1,4 +1,4 @@
-import type { Kysely, Selectable, Transaction, Updateable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction, type Updateable } from 'kysely';
 import type {
   ApprovalTable,
   Database,
@@ -23,6 +23,18 @@ export type GateRunRow = Selectable<GateRunTable>;
 export type QuarantineRow = Selectable<QuarantineTable>;
 export type ReviewItemRow = Selectable<ReviewItemTable>;
 type NewEvent = Omit<Selectable<EventTable>, 'seq'>;
+
+export interface ReviewItemFilter {
+  snapshotId?: string;
+  /** Only items on snapshots of these datasets (none when empty). */
+  datasets?: readonly string[];
+  /** Any of these statuses (open, keep, drop, relabel). */
+  status?: readonly string[];
+  /** Items whose kinds include this one. */
+  kind?: string;
+  /** false: only items not yet applied; true: only applied ones. */
+  applied?: boolean;
+}
 type Trx = Transaction<Database>;
 
 /**
@@ -297,6 +309,32 @@ export class GovernanceStore {
       .executeTakeFirst();
   }
 
+  /** The newest gate run on any snapshot of `dataset` (the console pre-fills its policy). */
+  latestGateRunOfDataset(dataset: string): Promise<GateRunRow | undefined> {
+    return this.db
+      .selectFrom('gate_runs')
+      .selectAll()
+      .where('snapshot_id', 'in', (qb) =>
+        qb.selectFrom('snapshots').select('id').where('dataset', '=', dataset),
+      )
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  /** Ids of the snapshots whose recorded state is `state` (the approval inbox asks for "scanned"). */
+  async snapshotsInState(state: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('snapshot_states')
+      .select('snapshot_id')
+      .where('state', '=', state)
+      .orderBy('updated_at', 'desc')
+      .orderBy('snapshot_id')
+      .execute();
+    return rows.map((r) => r.snapshot_id);
+  }
+
   // Quarantine -------------------------------------------------------------------------------
 
   addQuarantine(
@@ -381,6 +419,67 @@ export class GovernanceStore {
     if (filter.snapshotId !== undefined) q = q.where('snapshot_id', '=', filter.snapshotId);
     if (filter.status !== undefined) q = q.where('status', '=', filter.status);
     return q.orderBy('snapshot_id').orderBy('score', 'desc').orderBy('id').execute();
+  }
+
+  /**
+   * One page of review items, in the order of `listReviewItems`, with the number matching the
+   * filter. `datasets` limits the items to snapshots of those datasets (the caller's visible
+   * ones); an empty list matches nothing. `kind` matches one entry of the item's kinds.
+   */
+  async pageReviewItems(
+    filter: ReviewItemFilter,
+    page: { offset: number; limit: number },
+  ): Promise<{ rows: ReviewItemRow[]; total: number }> {
+    if (filter.datasets?.length === 0) return { rows: [], total: 0 };
+    const base = this.reviewItemQuery(filter);
+    const counted = await base
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .executeTakeFirst();
+    const rows =
+      page.limit === 0
+        ? []
+        : await base
+            .selectAll()
+            .orderBy('snapshot_id')
+            .orderBy('score', 'desc')
+            .orderBy('id')
+            .limit(page.limit)
+            .offset(page.offset)
+            .execute();
+    return { rows, total: Number(counted?.n ?? 0) };
+  }
+
+  /** How many items matching `filter` (status aside) are in each status. */
+  async countReviewItems(
+    filter: Omit<ReviewItemFilter, 'status'>,
+  ): Promise<Record<string, number>> {
+    if (filter.datasets?.length === 0) return {};
+    const rows = await this.reviewItemQuery(filter)
+      .select((eb) => ['status', eb.fn.countAll<number | string | bigint>().as('n')])
+      .groupBy('status')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  private reviewItemQuery(filter: ReviewItemFilter) {
+    let q = this.db.selectFrom('review_items');
+    if (filter.snapshotId !== undefined) q = q.where('snapshot_id', '=', filter.snapshotId);
+    if (filter.datasets !== undefined) {
+      const datasets = filter.datasets;
+      q = q.where('snapshot_id', 'in', (qb) =>
+        qb.selectFrom('snapshots').select('id').where('dataset', 'in', datasets),
+      );
+    }
+    if (filter.status !== undefined && filter.status.length > 0)
+      q = q.where('status', 'in', filter.status);
+    if (filter.applied === false) q = q.where('applied_snapshot', 'is', null);
+    if (filter.applied === true) q = q.where('applied_snapshot', 'is not', null);
+    // kinds is a JSON array of plain names: match the quoted name, LIKE's wildcards escaped.
+    if (filter.kind !== undefined)
+      q = q.where(
+        sql<boolean>`kinds like ${`%${JSON.stringify(filter.kind).replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`,
+      );
+    return q;
   }
 
   getReviewItem(id: string): Promise<ReviewItemRow | undefined> {

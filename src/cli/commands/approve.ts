@@ -109,9 +109,18 @@ function printGate(io: Io, g: GateRun, json: boolean | undefined): void {
   );
 }
 
-function printReleased(io: Io, r: { snapshot: string; label: string }, json?: boolean): void {
-  if (json) return printJson(io, { snapshot: r.snapshot, state: 'released' });
-  io.stdout(`${r.label} is released\n`);
+function printReleased(
+  io: Io,
+  r: { snapshot: string; label: string; model?: string },
+  json?: boolean,
+): void {
+  if (json)
+    return printJson(io, {
+      snapshot: r.snapshot,
+      state: 'released',
+      ...(r.model !== undefined ? { model: r.model } : {}),
+    });
+  io.stdout(`${r.label} is released${r.model !== undefined ? ` for model ${r.model}` : ''}\n`);
 }
 
 export function registerApprove(program: Command, io: Io): void {
@@ -301,17 +310,20 @@ export function registerApprove(program: Command, io: Io): void {
   program
     .command('release <snapshot>')
     .description('mark an approved snapshot that passed its gate as released for training')
-    .action(async (ref: string, _o: unknown, cmd: Command) => {
+    .option('--model <name>', 'the model it is released to train (recorded in the audit log)')
+    .action(async (ref: string, opts: { model?: string }, cmd: Command) => {
+      const model = opts.model?.trim();
+      const options = model !== undefined ? { model } : {};
       const released = await fromWorkspaceOrServer(cmd, io, {
         local: async (ws) => {
           const row = await resolveSnapshot(ws, ref);
-          await releaseSnapshot(ws, row);
-          return { snapshot: row.id, label: snapshotLabel(row) };
+          await releaseSnapshot(ws, row, options);
+          return { snapshot: row.id, label: snapshotLabel(row), ...options };
         },
         remote: async (api) => {
           const row = await remoteSnapshot(api, ref);
-          await api.post(`/v1/snapshots/${seg(row.id)}/release`);
-          return { snapshot: row.id, label: row.ref };
+          await api.post(`/v1/snapshots/${seg(row.id)}/release`, options);
+          return { snapshot: row.id, label: row.ref, ...options };
         },
       });
       printReleased(io, released, globals(cmd).json);

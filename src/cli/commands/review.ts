@@ -146,10 +146,16 @@ export function registerReview(program: Command, io: Io): void {
           });
         },
         remote: async (api) => {
-          const { items } = await api.get<{ items: ApiReviewItem[] }>('/v1/review-items', {
-            snapshot: ref,
-            all: Boolean(opts.all),
-          });
+          // The listing is paged: read every page, as the local command lists everything.
+          const items: ApiReviewItem[] = [];
+          for (;;) {
+            const page = await api.get<{ items: ApiReviewItem[]; total: number }>(
+              '/v1/review-items',
+              { snapshot: ref, all: Boolean(opts.all), offset: items.length, limit: 500 },
+            );
+            items.push(...page.items);
+            if (page.items.length === 0 || items.length >= page.total) break;
+          }
           return items.map(reviewItemRow);
         },
       });

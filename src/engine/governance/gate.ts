@@ -274,6 +274,10 @@ export async function runGate(
   const staging = await ws.blobs.stage();
   try {
     const digest = await staging.put(canonicalJson(envelope));
+    // The policy text too, under its digest, so the console can show the policy a dataset was
+    // last gated with (GET /v1/datasets/{name}/gate-policy). The verdict signs only the digest.
+    if ((await staging.put(policy.text)) !== policyDigest)
+      throw new CordonError('INTERNAL', 'the stored gate policy does not match its digest');
     await staging.publish();
     await ws.meta.gov.addGateRun(
       {
@@ -308,8 +312,25 @@ export async function runGate(
   return { id, verdict, envelope, policyDigest };
 }
 
-/** Marks an approved snapshot whose gate passed as released (ready for training). */
-export async function releaseSnapshot(ws: Workspace, row: SnapshotRow): Promise<void> {
+/** Longest model name a release may record. */
+export const RELEASE_MODEL_MAX = 200;
+
+/**
+ * Marks an approved snapshot whose gate passed as released (ready for training). `model` names
+ * the model it is released to train; it is recorded in the `snapshot.release` event (lineage
+ * reads it from there).
+ */
+export async function releaseSnapshot(
+  ws: Workspace,
+  row: SnapshotRow,
+  options: { model?: string } = {},
+): Promise<void> {
+  const model = options.model?.trim();
+  if (model !== undefined && (model === '' || model.length > RELEASE_MODEL_MAX))
+    throw new CordonError(
+      'USAGE',
+      `the model name must be 1 to ${RELEASE_MODEL_MAX} characters (not blank)`,
+    );
   const authz = await authorize(ws, 'release', { type: 'Snapshot', snapshot: row });
   const state = await snapshotState(ws, row.id);
   if (state !== 'approved')
@@ -330,6 +351,11 @@ export async function releaseSnapshot(ws: Workspace, row: SnapshotRow): Promise<
     kind: 'snapshot.release',
     dataset: row.dataset,
     snapshot_id: row.id,
-    detail: JSON.stringify({ state: 'released', gate: gate.run, authz }),
+    detail: JSON.stringify({
+      state: 'released',
+      gate: gate.run,
+      ...(model !== undefined ? { model } : {}),
+      authz,
+    }),
   });
 }

@@ -1,13 +1,25 @@
 import { z } from 'zod';
 import { CordonError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hashing.js';
+import { ISSUE_KINDS } from '../../core/scan/report.js';
+import type { IssueKind } from '../../core/scan/types.js';
 import {
   approvalStatus,
   approveSnapshot,
   promoteSnapshot,
 } from '../../engine/governance/approvals.js';
 import { snapshotState } from '../../engine/governance/facts.js';
-import { gateStatus, releaseSnapshot, runGate } from '../../engine/governance/gate.js';
+import {
+  gateStatus,
+  RELEASE_MODEL_MAX,
+  releaseSnapshot,
+  runGate,
+} from '../../engine/governance/gate.js';
+import {
+  approvalRecords,
+  latestGatePolicy,
+  pendingApprovals,
+} from '../../engine/governance/pending-approvals.js';
 import { liftQuarantine, placeQuarantine } from '../../engine/governance/quarantine.js';
 import { applyReview, decideReviewItem, openReview } from '../../engine/governance/review.js';
 import { resolveSnapshot, snapshotLabel } from '../../engine/snapshots.js';
@@ -17,9 +29,123 @@ import { checkDeclaredLength, readBodyText } from '../body.js';
 import { HttpProblem } from '../problem.js';
 import * as S from '../schemas.js';
 import { Visibility } from '../visibility.js';
-import { quarantineView, readableSnapshot, reviewItemView, snapshotView } from '../views.js';
+import {
+  quarantineView,
+  readableDataset,
+  readableSnapshot,
+  reviewItemView,
+  snapshotView,
+} from '../views.js';
 
 const RefParam = z.object({ ref: S.SnapshotRefText });
+
+const ReleaseBody = z.object({
+  model: z
+    .string()
+    .trim()
+    .min(1)
+    .max(RELEASE_MODEL_MAX)
+    .optional()
+    .describe('the model this snapshot is released to train (recorded in the audit log)'),
+});
+
+const ReviewItemsQuery = z.object({
+  snapshot: S.SnapshotRefText.optional(),
+  dataset: z.string().min(1).max(128).optional(),
+  status: z
+    .enum(['open', 'keep', 'drop', 'relabel', 'decided'])
+    .optional()
+    .describe('only items in this status ("decided": keep, drop or relabel)'),
+  kind: z
+    .enum(ISSUE_KINDS as [IssueKind, ...IssueKind[]])
+    .optional()
+    .describe('only items flagged with this kind'),
+  all: z.stringbool().default(false).describe('include decided and applied items'),
+  offset: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  limit: z.coerce.number().int().min(0).max(500).default(100),
+});
+
+const ReviewItemsPage = z
+  .object({
+    items: z.array(S.ReviewItem),
+    total: z.number().int().describe('items matching the filter'),
+    offset: z.number().int(),
+    limit: z.number().int(),
+    counts: z
+      .object({
+        open: z.number().int(),
+        keep: z.number().int(),
+        drop: z.number().int(),
+        relabel: z.number().int(),
+      })
+      .describe('items not yet applied, by status, for the same snapshot, dataset and kind'),
+  })
+  .meta({ id: 'ReviewItemsPage' });
+
+const GateSummary = z
+  .object({
+    run: z.string(),
+    passed: z.boolean(),
+    createdAt: z.string(),
+    actor: z.string(),
+    failed: z.array(z.string()).describe('ids of the failed checks'),
+  })
+  .meta({ id: 'GateSummary' });
+
+const PendingApprovals = z
+  .object({
+    pending: z.array(
+      z.object({
+        snapshot: z.string(),
+        ref: z.string(),
+        dataset: z.string(),
+        version: z.number().int(),
+        author: z.string(),
+        createdAt: z.string(),
+        records: z.number().int(),
+        message: z.string(),
+        approvals: z.object({
+          current: z.number().int().describe('independent approvals so far'),
+          required: z.number().int(),
+          approvers: z.array(z.string()),
+        }),
+        gate: GateSummary.nullable().describe('the newest gate verdict, if any'),
+      }),
+    ),
+  })
+  .meta({ id: 'PendingApprovals' });
+
+const ApprovalList = z
+  .object({
+    snapshot: z.string(),
+    status: S.ApprovalStatus,
+    approvals: z.array(
+      z.object({
+        id: z.string().describe('digest of the signed approval envelope'),
+        approver: z.string(),
+        keyId: z.string().describe('the key that signed it'),
+        envelopeDigest: z.string(),
+        createdAt: z.string(),
+        submittedBy: z.string(),
+        comment: z.string().nullable(),
+        counts: z.boolean().describe('whether it counts as an independent approval now'),
+      }),
+    ),
+  })
+  .meta({ id: 'ApprovalList' });
+
+const GatePolicy = z
+  .object({
+    dataset: z.string(),
+    name: z.string().describe('the policy name recorded in the verdict'),
+    text: z.string().describe('the policy (YAML)'),
+    digest: z.string(),
+    gate: z.string().describe('the gate run that used it'),
+    snapshot: z.string(),
+    ref: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'GatePolicy' });
 
 export function governanceRoutes(api: RouteList, deps: ServerDeps): void {
   api.route({
@@ -168,12 +294,15 @@ export function governanceRoutes(api: RouteList, deps: ServerDeps): void {
     path: '/v1/snapshots/{ref}/release',
     operationId: 'release',
     summary: 'Release an approved snapshot that passed its gate for training',
+    description:
+      'The body may name the model the snapshot is released to train (`model`); it is recorded in the `snapshot.release` audit event, where lineage reads it.',
     tags: ['governance'],
     params: RefParam,
+    body: { json: ReleaseBody },
     responses: { 200: { description: 'Released', json: S.StateChange } },
-    handler: async ({ ws, params }) => {
+    handler: async ({ ws, params, body }) => {
       const row = await resolveSnapshot(ws, params.ref);
-      await releaseSnapshot(ws, row);
+      await releaseSnapshot(ws, row, body.model !== undefined ? { model: body.model } : {});
       return { json: { snapshot: row.id, state: 'released' } };
     },
   });
@@ -247,31 +376,64 @@ export function governanceRoutes(api: RouteList, deps: ServerDeps): void {
     method: 'get',
     path: '/v1/review-items',
     operationId: 'listReviewItems',
-    summary: 'Review items on the datasets the caller may read (open ones unless all=true)',
+    summary: 'A page of review items on the datasets the caller may read',
+    description:
+      'Open items unless `status` or `all=true` says otherwise; items already applied to a derived snapshot only with `all=true`. Ordered by snapshot, then score (highest first). `counts` holds the items not yet applied, by status, for the same snapshot, dataset and kind (status aside): what a reviewer has decided and what is left.',
     tags: ['governance'],
-    query: z.object({ snapshot: S.SnapshotRefText.optional(), all: z.stringbool().default(false) }),
+    query: ReviewItemsQuery,
     responses: {
-      200: { description: 'Items', json: z.object({ items: z.array(S.ReviewItem) }) },
+      200: { description: 'Items', json: ReviewItemsPage },
     },
     handler: async ({ ws, query }) => {
       const snapshotId = query.snapshot
         ? (await readableSnapshot(ws, query.snapshot)).id
         : undefined;
-      const rows = await ws.meta.gov.listReviewItems({
-        ...(snapshotId !== undefined ? { snapshotId } : {}),
-        ...(query.all ? {} : { status: 'open' }),
-      });
-      const visible = await Visibility.of(ws);
-      const datasets = new Map<string, string | undefined>();
-      const items = [];
-      for (const r of rows) {
-        if (!datasets.has(r.snapshot_id))
-          datasets.set(r.snapshot_id, (await ws.meta.getSnapshot(r.snapshot_id))?.dataset);
-        const dataset = datasets.get(r.snapshot_id);
-        if (dataset !== undefined && (await visible.dataset(dataset)))
-          items.push(reviewItemView(r));
+      let datasets: string[];
+      if (query.dataset !== undefined) {
+        await readableDataset(ws, query.dataset);
+        datasets = [query.dataset];
+      } else {
+        const visible = await Visibility.of(ws);
+        datasets = [];
+        for (const d of await ws.meta.listDatasets())
+          if (await visible.dataset(d.name)) datasets.push(d.name);
       }
-      return { json: { items } };
+      const status =
+        query.status === 'decided'
+          ? ['keep', 'drop', 'relabel']
+          : query.status !== undefined
+            ? [query.status]
+            : query.all
+              ? undefined
+              : ['open'];
+      const scope = {
+        ...(snapshotId !== undefined ? { snapshotId } : {}),
+        datasets,
+        ...(query.kind !== undefined ? { kind: query.kind } : {}),
+      };
+      const { rows, total } = await ws.meta.gov.pageReviewItems(
+        {
+          ...scope,
+          ...(status !== undefined ? { status } : {}),
+          ...(query.all ? {} : { applied: false }),
+        },
+        { offset: query.offset, limit: query.limit },
+      );
+      const counts = await ws.meta.gov.countReviewItems({ ...scope, applied: false });
+      return {
+        json: {
+          items: rows.map(reviewItemView),
+          total,
+          offset: query.offset,
+          limit: query.limit,
+          counts: {
+            open: counts['open'] ?? 0,
+            keep: counts['keep'] ?? 0,
+            drop: counts['drop'] ?? 0,
+            relabel: counts['relabel'] ?? 0,
+          },
+        },
+      };
     },
   });
 
@@ -293,6 +455,93 @@ export function governanceRoutes(api: RouteList, deps: ServerDeps): void {
       for (const id of body.items)
         items.push(reviewItemView(await decideReviewItem(ws, id, body.decision, body.label)));
       return { json: { items } };
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/v1/approvals/pending',
+    operationId: 'pendingApprovals',
+    summary: 'Snapshots the caller could approve now',
+    description:
+      'Scanned snapshots on datasets the caller may read, that Cedar lets the caller approve (never the author nor the owner of the authoring bot), and that the caller has not approved yet; with the approvals counted so far and the newest gate verdict. Nothing is logged for the snapshots left out.',
+    tags: ['governance'],
+    responses: { 200: { description: 'Pending approvals', json: PendingApprovals } },
+    handler: async ({ ws }) => {
+      const visible = await Visibility.of(ws);
+      const pending = await pendingApprovals(ws, (d) => visible.dataset(d));
+      return {
+        json: {
+          pending: pending.map((p) => ({
+            snapshot: p.snapshot.id,
+            ref: snapshotLabel(p.snapshot),
+            dataset: p.snapshot.dataset,
+            version: p.snapshot.version,
+            author: p.snapshot.author,
+            createdAt: p.snapshot.created_at,
+            records: Number(p.snapshot.record_count),
+            message: p.snapshot.message,
+            approvals: {
+              current: p.approvals.independent.length,
+              required: p.approvals.required,
+              approvers: p.approvals.independent,
+            },
+            gate: p.gate,
+          })),
+        },
+      };
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/v1/snapshots/{ref}/approvals',
+    operationId: 'listApprovals',
+    summary:
+      'The signed approvals of a snapshot: who, when, with which key, and whether each counts',
+    tags: ['governance'],
+    params: RefParam,
+    responses: { 200: { description: 'Approvals', json: ApprovalList } },
+    handler: async ({ ws, params }) => {
+      const row = await readableSnapshot(ws, params.ref);
+      const status = await approvalStatus(ws, row);
+      return {
+        json: {
+          snapshot: row.id,
+          status,
+          approvals: await approvalRecords(ws, row, status),
+        },
+      };
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/v1/datasets/{name}/gate-policy',
+    operationId: 'latestGatePolicy',
+    summary: 'The gate policy the newest gate run on a dataset used',
+    description:
+      'The policy text is stored (by its digest) with every gate run; 404 NOT_FOUND when the dataset has no gate run whose policy text is stored.',
+    tags: ['governance'],
+    params: z.object({ name: z.string().min(1).max(128) }),
+    responses: { 200: { description: 'The policy', json: GatePolicy } },
+    handler: async ({ ws, params }) => {
+      await readableDataset(ws, params.name);
+      const p = await latestGatePolicy(ws, params.name);
+      if (!p) throw new HttpProblem('NOT_FOUND', `no stored gate policy for "${params.name}"`);
+      const snapshot = await ws.meta.getSnapshot(p.snapshot);
+      return {
+        json: {
+          dataset: params.name,
+          name: p.name,
+          text: p.text,
+          digest: p.digest,
+          gate: p.run,
+          snapshot: p.snapshot,
+          ref: snapshot ? snapshotLabel(snapshot) : null,
+          createdAt: p.createdAt,
+        },
+      };
     },
   });
 
