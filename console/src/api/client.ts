@@ -20,6 +20,8 @@ export interface RequestOptions {
   query?: Query;
   /** Sent as JSON. */
   body?: unknown;
+  /** Sent as is, with its media type (a YAML gate policy, a Cedar policy). */
+  raw?: { body: string; contentType: string };
   signal?: AbortSignal;
 }
 
@@ -67,10 +69,16 @@ async function failure(res: Response): Promise<ApiError> {
 
 /** Calls the API with the signed-in token and returns the parsed JSON answer. */
 export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const h = headers(options.body !== undefined);
+  if (options.raw) h.set('Content-Type', options.raw.contentType);
   const res = await fetch(url(path, options.query), {
     method: options.method ?? 'GET',
-    headers: headers(options.body !== undefined),
-    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    headers: h,
+    ...(options.raw
+      ? { body: options.raw.body }
+      : options.body !== undefined
+        ? { body: JSON.stringify(options.body) }
+        : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
   if (!res.ok) throw await failure(res);

@@ -1,8 +1,7 @@
 import { useEffect, useState } from 'react';
-import { api, ApiError, seg, url } from '../api/client.js';
+import { api, ApiError, seg } from '../api/client.js';
 import { useApi } from '../api/hooks.js';
-import { getToken } from '../api/session.js';
-import type { GateResult, Problem } from '../api/types.js';
+import type { GateResult } from '../api/types.js';
 import { ErrorView, Loading } from '../components/ErrorView.js';
 import { short } from '../components/format.js';
 import { StateBadge } from '../components/StateBadge.js';
@@ -15,21 +14,13 @@ interface StoredPolicy {
   createdAt: string;
 }
 
-/** POSTs the YAML policy as the body (the API client sends JSON only). */
-async function runGate(ref: string, name: string, text: string): Promise<GateResult> {
-  const headers = new Headers({ Accept: 'application/json', 'Content-Type': 'application/yaml' });
-  const token = getToken();
-  if (token) headers.set('Authorization', `Bearer ${token}`);
-  const res = await fetch(url(`/v1/snapshots/${seg(ref)}/gate`, { name }), {
+/** Runs a gate: the YAML policy is the request body. */
+function runGate(ref: string, name: string, text: string): Promise<GateResult> {
+  return api<GateResult>(`/v1/snapshots/${seg(ref)}/gate`, {
     method: 'POST',
-    headers,
-    body: text,
+    query: { name },
+    raw: { body: text, contentType: 'application/yaml' },
   });
-  if (!res.ok) {
-    const problem = (await res.json().catch(() => ({}))) as Partial<Problem>;
-    throw new ApiError(res.status, problem.code ?? `HTTP_${res.status}`, problem);
-  }
-  return (await res.json()) as GateResult;
 }
 
 /** Each check of a verdict with its result and reason. */
