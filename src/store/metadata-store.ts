@@ -1,4 +1,13 @@
-import { Migrator, type Kysely, type Selectable, type Transaction } from 'kysely';
+import {
+  Migrator,
+  sql,
+  type Expression,
+  type ExpressionBuilder,
+  type Kysely,
+  type Selectable,
+  type SqlBool,
+  type Transaction,
+} from 'kysely';
 import { CordonError } from '../core/errors.js';
 import { GovernanceStore } from './governance-store.js';
 import { migrationProvider } from './migrations.js';
@@ -26,6 +35,39 @@ export type ScanRecordRow = Selectable<ScanTable>;
 export type CheckpointRow = Selectable<CheckpointTable>;
 export type DatasetRow = Selectable<Database['datasets']>;
 export type NewEvent = Omit<EventRow, 'seq'>;
+
+/** What an audit search matches; every given field must hold. */
+export interface EventSearch {
+  dataset?: string;
+  actor?: string;
+  /** The kind exactly (snapshot.scan). */
+  kind?: string;
+  /** Kinds starting with this (snapshot.). */
+  kindPrefix?: string;
+  /** At or after this time (RFC 3339, as stored). */
+  since?: string;
+  /** Before this time. */
+  until?: string;
+  /** Sequence numbers above this. */
+  afterSeq?: number;
+  /** Sequence numbers below this. */
+  beforeSeq?: number;
+  /**
+   * A substring of the detail JSON text, ignoring the case of ASCII letters only (so SQLite,
+   * whose lower() knows only ASCII, and PostgreSQL answer alike).
+   */
+  text?: string;
+}
+
+export interface EventSearchPage {
+  offset: number;
+  limit: number;
+  newestFirst?: boolean;
+}
+
+const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+const LOWER = 'abcdefghijklmnopqrstuvwxyz';
+const asciiLower = (s: string): string => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
 /** Options of a write that inserts audit events. */
 const LOGGED: WriteOptions = { appendsEvents: true };
@@ -270,6 +312,69 @@ export class MetadataStore {
     return q.orderBy('seq').execute();
   }
 
+  /**
+   * One page of the events matching `filter`, and how many match in all. The filtering, order,
+   * paging and count all run in SQL, so a search never reads the whole log.
+   */
+  async searchEvents(
+    filter: EventSearch,
+    page: EventSearchPage,
+  ): Promise<{ events: EventRow[]; total: number }> {
+    const where = (eb: ExpressionBuilder<Database, 'events'>) =>
+      eb.and(this.eventConditions(eb, filter));
+    const [events, count] = await Promise.all([
+      this.db
+        .selectFrom('events')
+        .selectAll()
+        .where(where)
+        .orderBy('seq', page.newestFirst ? 'desc' : 'asc')
+        .limit(page.limit)
+        .offset(page.offset)
+        .execute(),
+      this.db
+        .selectFrom('events')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where(where)
+        .executeTakeFirst(),
+    ]);
+    return { events, total: Number(count?.n ?? 0) };
+  }
+
+  private eventConditions(
+    eb: ExpressionBuilder<Database, 'events'>,
+    f: EventSearch,
+  ): Expression<SqlBool>[] {
+    const c: Expression<SqlBool>[] = [];
+    if (f.dataset !== undefined) c.push(eb('dataset', '=', f.dataset));
+    if (f.actor !== undefined) c.push(eb('actor', '=', f.actor));
+    if (f.kind !== undefined) c.push(eb('kind', '=', f.kind));
+    // substr and length count characters on both engines; LIKE would not do: SQLite's ignores
+    // ASCII case and PostgreSQL's does not.
+    if (f.kindPrefix !== undefined && f.kindPrefix !== '')
+      c.push(
+        eb(
+          eb.fn<string>('substr', [eb.ref('kind'), eb.lit(1), eb.val(f.kindPrefix.length)]),
+          '=',
+          f.kindPrefix,
+        ),
+      );
+    if (f.since !== undefined) c.push(eb('time', '>=', f.since));
+    if (f.until !== undefined) c.push(eb('time', '<', f.until));
+    if (f.afterSeq !== undefined) c.push(eb('seq', '>', f.afterSeq));
+    if (f.beforeSeq !== undefined) c.push(eb('seq', '<', f.beforeSeq));
+    if (f.text !== undefined && f.text !== '') {
+      const needle = asciiLower(f.text);
+      // Lower-casing ASCII letters only on both sides: PostgreSQL's lower() would also fold
+      // other letters, which SQLite's does not.
+      const folded =
+        this.engine === 'postgres'
+          ? sql<number>`strpos(translate(detail, ${UPPER}, ${LOWER}), ${needle})`
+          : sql<number>`instr(lower(detail), ${needle})`;
+      c.push(eb(folded, '>', 0));
+    }
+    return c;
+  }
+
   listEventsFrom(afterSeq = 0): Promise<EventRow[]> {
     return this.db
       .selectFrom('events')
@@ -289,6 +394,16 @@ export class MetadataStore {
 
   listCheckpoints(): Promise<CheckpointRow[]> {
     return this.db.selectFrom('checkpoints').selectAll().orderBy('size').execute();
+  }
+
+  /** The checkpoint covering the most events, if any. */
+  newestCheckpoint(): Promise<CheckpointRow | undefined> {
+    return this.db
+      .selectFrom('checkpoints')
+      .selectAll()
+      .orderBy('size', 'desc')
+      .limit(1)
+      .executeTakeFirst();
   }
 
   async addCheckpoint(row: CheckpointRow): Promise<void> {

@@ -325,13 +325,48 @@ for (const engine of engines) {
       expect(await store.countEvents()).toBe(4);
     });
 
+    it('searches events in SQL: kind prefix, ASCII-caseless detail text, order, paging, totals', async () => {
+      const rows = [
+        eventRow('snapshot.ingest', { time: at(1), dataset: 'd', detail: '{"file":"Mail.jsonl"}' }),
+        eventRow('snapshot.scan', { time: at(2), dataset: 'd', actor: 'bob', detail: '{"n":1}' }),
+        eventRow('snapshotX', { time: at(3), detail: '{"who":"Ärger 50%_x"}' }),
+        eventRow('authz.deny', { time: at(4), actor: 'bob', detail: '{"action":"approve"}' }),
+        eventRow('snapshot.tag', { time: at(5), dataset: 'e', detail: '{"tag":"MAIL"}' }),
+      ];
+      for (const r of rows) await store.appendEvent(r);
+      const seqs = async (
+        f: Parameters<MetadataStore['searchEvents']>[0],
+        p: Partial<Parameters<MetadataStore['searchEvents']>[1]> = {},
+      ) => {
+        const r = await store.searchEvents(f, { offset: 0, limit: 100, ...p });
+        return [r.events.map((e) => e.seq), r.total];
+      };
+      expect(await seqs({})).toStrictEqual([[1, 2, 3, 4, 5], 5]);
+      expect(await seqs({ kindPrefix: 'snapshot.' })).toStrictEqual([[1, 2, 5], 3]);
+      expect(await seqs({ kindPrefix: 'Snapshot.' })).toStrictEqual([[], 0]);
+      expect(await seqs({ kind: 'authz.deny', actor: 'bob' })).toStrictEqual([[4], 1]);
+      expect(await seqs({ text: 'mail' })).toStrictEqual([[1, 5], 2]);
+      // Only ASCII letters fold, and % and _ are plain characters.
+      expect(await seqs({ text: 'ärger' })).toStrictEqual([[], 0]);
+      expect(await seqs({ text: 'Ärger 50%_X' })).toStrictEqual([[3], 1]);
+      expect(await seqs({ text: '50%x' })).toStrictEqual([[], 0]);
+      expect(await seqs({ since: at(2), until: at(5), afterSeq: 2 })).toStrictEqual([[3, 4], 2]);
+      expect(await seqs({ beforeSeq: 4 }, { newestFirst: true })).toStrictEqual([[3, 2, 1], 3]);
+      expect(await seqs({}, { newestFirst: true, offset: 1, limit: 2 })).toStrictEqual([[4, 3], 5]);
+      expect(await seqs({ dataset: 'd' }, { offset: 5 })).toStrictEqual([[], 2]);
+      const page = await store.searchEvents({ actor: 'bob' }, { offset: 0, limit: 1 });
+      expect(page).toStrictEqual({ events: [{ seq: 2, ...rows[1]! }], total: 2 });
+    });
+
     it('keeps checkpoints by size, the first one for a size winning', async () => {
       const c5 = { size: 5, root: hex('r5'), note: 'note 5', created_at: at(5) };
       const c2 = { size: 2, root: hex('r2'), note: 'note 2', created_at: at(6) };
+      expect(await store.newestCheckpoint()).toBeUndefined();
       await store.addCheckpoint(c5);
       await store.addCheckpoint(c2);
       await store.addCheckpoint({ ...c5, root: hex('other'), note: 'other' });
       expect(await store.listCheckpoints()).toStrictEqual([c2, c5]);
+      expect(await store.newestCheckpoint()).toStrictEqual(c5);
     });
 
     it('records scans, and the snapshot state a scan sets', async () => {

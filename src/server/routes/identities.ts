@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { workspaceNhiReport } from '../../engine/governance/nhi.js';
-import { parseDuration } from '../../core/tokens.js';
+import { parseDuration, SCOPES } from '../../core/tokens.js';
+import { ROLES } from '../../engine/authz/actions.js';
 import { authorize } from '../../engine/governance/authorize.js';
 import {
   addIdentity,
@@ -20,6 +21,13 @@ import { Visibility } from '../visibility.js';
 import { tokenView } from '../views.js';
 
 const Subject = z.string().min(1).max(140).describe('An identity name, or group:<name>');
+const TokenSettings = z
+  .object({
+    scopes: z.array(z.string()).describe('Every scope a token may hold'),
+    maxLifetimeDays: z.number().int().describe('Longest lifetime of a service-account token'),
+    maxOverlapHours: z.number().int().describe('Longest overlap of a rotation'),
+  })
+  .meta({ id: 'TokenSettings' });
 const KeyIdParam = z.object({ keyId: z.string().regex(/^[0-9A-Za-z]{12}$/) });
 
 async function identityView(
@@ -198,6 +206,35 @@ export function identityRoutes(api: RouteList, _deps: ServerDeps): void {
         if (await visible.identityTokens(t.identity)) tokens.push(tokenView(t));
       return { json: { tokens } };
     },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/v1/roles',
+    operationId: 'listRoles',
+    summary: 'The roles that can be granted on a dataset (or on every dataset)',
+    tags: ['identities'],
+    responses: {
+      200: { description: 'Roles', json: z.object({ roles: z.array(z.string()) }) },
+    },
+    handler: () => Promise.resolve({ json: { roles: [...ROLES] } }),
+  });
+
+  api.route({
+    method: 'get',
+    path: '/v1/tokens/settings',
+    operationId: 'tokenSettings',
+    summary: 'What a new token may hold: the valid scopes and the lifetime limits',
+    tags: ['identities'],
+    responses: { 200: { description: 'Token settings', json: TokenSettings } },
+    handler: ({ ws }) =>
+      Promise.resolve({
+        json: {
+          scopes: [...SCOPES],
+          maxLifetimeDays: ws.config.tokens.maxLifetimeDays,
+          maxOverlapHours: ws.config.tokens.maxOverlapHours,
+        },
+      }),
   });
 
   api.route({

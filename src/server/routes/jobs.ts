@@ -2,12 +2,39 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { RouteList } from '../api.js';
 import type { ServerDeps } from '../app.js';
-import { isFinal, type JobEvent, type JobView } from '../jobs.js';
+import { isFinal, JOB_STATES, type JobEvent, type JobState, type JobView } from '../jobs.js';
 import { HttpProblem } from '../problem.js';
 import * as S from '../schemas.js';
 
 const IdParam = z.object({ id: z.uuid() });
 const KEEP_ALIVE_MS = 15_000;
+
+const JobsQuery = z.object({
+  state: z
+    .array(z.enum(JOB_STATES as [JobState, ...JobState[]]))
+    .optional()
+    .describe('only jobs in these states'),
+  kind: z
+    .array(z.enum(['ingest', 'transform', 'scan']))
+    .optional()
+    .describe('only jobs of these kinds'),
+  active: z
+    .stringbool()
+    .optional()
+    .describe('true: only queued or running jobs; false: only ended ones'),
+  limit: z.coerce.number().int().min(1).max(1000).optional().describe('at most this many, newest'),
+});
+
+/** The jobs (newest first) that the list query asks for. */
+export function filterJobs(jobs: JobView[], q: z.output<typeof JobsQuery>): JobView[] {
+  const out = jobs.filter(
+    (j) =>
+      (q.state === undefined || q.state.includes(j.state)) &&
+      (q.kind === undefined || q.kind.includes(j.kind)) &&
+      (q.active === undefined || q.active === !isFinal(j.state)),
+  );
+  return q.limit !== undefined ? out.slice(0, q.limit) : out;
+}
 
 export function jobRoutes(api: RouteList, deps: ServerDeps): void {
   const find = (id: string, owner: string): JobView => {
@@ -22,9 +49,13 @@ export function jobRoutes(api: RouteList, deps: ServerDeps): void {
     path: '/v1/jobs',
     operationId: 'listJobs',
     summary: "The caller's jobs, newest first (kept in memory for an hour after they end)",
+    description:
+      'Filters: `state` and `kind` (repeat for several), `active` (true: queued or running only; false: ended only); `limit` keeps the newest.',
     tags: ['jobs'],
+    query: JobsQuery,
     responses: { 200: { description: 'Jobs', json: z.object({ jobs: z.array(S.Job) }) } },
-    handler: ({ ws }) => Promise.resolve({ json: { jobs: deps.jobs.list(ws.identity.name) } }),
+    handler: ({ ws, query }) =>
+      Promise.resolve({ json: { jobs: filterJobs(deps.jobs.list(ws.identity.name), query) } }),
   });
 
   api.route({
