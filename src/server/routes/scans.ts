@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { verifyEnvelope, type DsseEnvelope } from '../../core/dsse.js';
 import { CordonError } from '../../core/errors.js';
 import { sha256Hex } from '../../core/hashing.js';
 import { evaluateFailOn, parseFailOn } from '../../core/scan/fail-on.js';
@@ -9,12 +10,24 @@ import { datasetGovernance } from '../../engine/governance/facts.js';
 import { openReview } from '../../engine/governance/review.js';
 import { rowsFromSnapshot } from '../../engine/scan/load-rows.js';
 import { loadManifest, resolveSnapshot, snapshotLabel } from '../../engine/snapshots.js';
-import type { Workspace } from '../../engine/workspace.js';
+import { trustedKeys, type Workspace } from '../../engine/workspace.js';
 import type { ScanRecordRow, SnapshotRow } from '../../store/metadata-store.js';
 import type { RouteList } from '../api.js';
 import type { ServerDeps } from '../app.js';
 import type { JobContext } from '../jobs.js';
 import { HttpProblem } from '../problem.js';
+import { issueRowFacts, scanReportCache, type IndexedReport } from '../scan-report-cache.js';
+import {
+  FindingsQuery,
+  findingsPage,
+  reportAggregates,
+  ScanFindingsPage,
+  ScanOverview,
+  type ScanOverviewView,
+  ScanTriggerRows,
+  TriggerRowsQuery,
+  triggerRowsPage,
+} from '../scan-report-views.js';
 import * as S from '../schemas.js';
 import { readableSnapshot, scanView } from '../views.js';
 
@@ -48,6 +61,54 @@ async function loadReport(ws: Workspace, scan: ScanRecordRow): Promise<Buffer> {
       `the report of scan ${scan.id} does not match its digest`,
     );
   return bytes;
+}
+
+/** The parsed, indexed report of a scan (cached by digest; checked against it when loaded). */
+function indexedReport(ws: Workspace, scan: ScanRecordRow): Promise<IndexedReport> {
+  return scanReportCache.get(scan.report_digest, () => loadReport(ws, scan));
+}
+
+/**
+ * The scan's signed statement, checked now: which trusted keys verify the envelope, and whether
+ * the statement names this report. Small (one envelope), so checked on every request.
+ */
+async function statementInfo(
+  ws: Workspace,
+  row: SnapshotRow,
+  scan: ScanRecordRow,
+): Promise<ScanOverviewView['statement']> {
+  const info: ScanOverviewView['statement'] = {
+    predicateType: null,
+    subject: null,
+    keyIds: [],
+    verifiedBy: [],
+    bindsReport: false,
+    error: null,
+  };
+  try {
+    const envelope = JSON.parse(
+      (await ws.blobs.get(scan.envelope_digest)).toString('utf8'),
+    ) as DsseEnvelope;
+    info.keyIds = envelope.signatures.map((sig) => sig.keyid);
+    const { payload, verifiedBy } = verifyEnvelope(envelope, await trustedKeys(ws));
+    const names = new Map((await ws.meta.listIdentities()).map((i) => [i.key_id, i.name]));
+    info.verifiedBy = verifiedBy.map((k) => names.get(k) ?? k);
+    const statement = JSON.parse(payload.toString('utf8')) as {
+      predicateType?: unknown;
+      subject?: { name?: unknown; digest?: { sha256?: unknown } }[];
+      predicate?: { report?: { digest?: unknown } };
+    };
+    info.predicateType =
+      typeof statement.predicateType === 'string' ? statement.predicateType : null;
+    const subject = statement.subject?.[0]?.name;
+    info.subject = typeof subject === 'string' ? subject : null;
+    // The scan id is the statement's digest, so this also ties the record to the statement.
+    info.bindsReport =
+      sha256Hex(payload) === scan.id && statement.predicate?.report?.digest === scan.report_digest;
+  } catch (e) {
+    info.error = e instanceof Error ? e.message : String(e);
+  }
+  return info;
 }
 
 export function scanRoutes(api: RouteList, deps: ServerDeps): void {
@@ -149,6 +210,90 @@ export function scanRoutes(api: RouteList, deps: ServerDeps): void {
       return new Response(new Uint8Array(bytes), {
         headers: { 'Content-Type': 'application/json' },
       });
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/v1/snapshots/{ref}/scans/{scan}/overview',
+    operationId: 'scanOverview',
+    summary: 'Aggregates of a recorded scan for the console: kinds, histograms, drift, triggers',
+    description:
+      'Counts and score histograms per kind, class balance and drift, triggers, per-source risk, detectors, and the signed statement checked now. Never the issues themselves: page them with scanFindings.',
+    tags: ['scans'],
+    params: ScanParam,
+    responses: { 200: { description: 'The overview', json: ScanOverview } },
+    handler: async ({ ws, params }) => {
+      const row = await readableSnapshot(ws, params.ref);
+      const scan = await findScan(ws, row, params.scan);
+      const [indexed, statement] = await Promise.all([
+        indexedReport(ws, scan),
+        statementInfo(ws, row, scan),
+      ]);
+      return {
+        json: {
+          snapshot: { id: row.id, ref: snapshotLabel(row) },
+          scan: {
+            id: scan.id,
+            actor: scan.actor,
+            createdAt: scan.created_at,
+            reportDigest: scan.report_digest,
+            reportBytes: indexed.bytes,
+            envelopeDigest: scan.envelope_digest,
+          },
+          statement,
+          ...reportAggregates(indexed),
+        } satisfies ScanOverviewView,
+      };
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/v1/snapshots/{ref}/scans/{scan}/findings',
+    operationId: 'scanFindings',
+    summary: "A filtered page of a recorded scan's issues, highest score first",
+    description:
+      "Filters combine (AND). label and source are the row's in the snapshot. Secret and PII values appear masked, as stored.",
+    tags: ['scans'],
+    params: ScanParam,
+    query: FindingsQuery,
+    responses: { 200: { description: 'A page of issues', json: ScanFindingsPage } },
+    handler: async ({ ws, params, query }) => {
+      const row = await readableSnapshot(ws, params.ref);
+      const scan = await findScan(ws, row, params.scan);
+      const indexed = await indexedReport(ws, scan);
+      if (query.trigger !== undefined && query.trigger >= indexed.report.triggers.length)
+        throw new HttpProblem('NOT_FOUND', `scan ${scan.id} has no trigger ${query.trigger}`);
+      const facts = await issueRowFacts(indexed, row.manifest_digest, () =>
+        ws.blobs.stream(row.manifest_digest),
+      );
+      return { json: findingsPage(indexed, facts, query) };
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/v1/snapshots/{ref}/scans/{scan}/triggers/{index}/rows',
+    operationId: 'scanTriggerRows',
+    summary: 'A page of the ids of the rows that carry one trigger of a recorded scan',
+    description: "index is the trigger's position in the report (as scanOverview lists it).",
+    tags: ['scans'],
+    params: ScanParam.extend({ index: z.coerce.number().int().min(0) }),
+    query: TriggerRowsQuery,
+    responses: { 200: { description: 'Row ids', json: ScanTriggerRows } },
+    handler: async ({ ws, params, query }) => {
+      const row = await readableSnapshot(ws, params.ref);
+      const scan = await findScan(ws, row, params.scan);
+      const page = triggerRowsPage(
+        await indexedReport(ws, scan),
+        params.index,
+        query.offset,
+        query.limit,
+      );
+      if (!page)
+        throw new HttpProblem('NOT_FOUND', `scan ${scan.id} has no trigger ${params.index}`);
+      return { json: page };
     },
   });
 
