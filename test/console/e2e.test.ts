@@ -72,4 +72,148 @@ describe.runIf(ready)('web console', () => {
     expect(unexpected).toEqual([]);
     browser.problems.length = 0;
   });
+
+  /** A fresh tab (its own session storage) signed in as `who`. */
+  async function as(who: keyof ConsoleWorkspace['tokens']): Promise<Page> {
+    const page = await browser.newPage();
+    await signIn(page, server.url, ws.tokens[who]);
+    return page;
+  }
+  const go = (page: Page, hash: string) => page.goto(`${server.url}/${hash}`);
+
+  it('a steward finds the trigger in the scan of the poisoned feed', async () => {
+    const page = await as('alice');
+    await page.getByRole('link', { name: /1 trigger/ }).click();
+    await page.getByRole('heading', { name: 'Triggers' }).waitFor();
+    const trigger = page.getByRole('row', { name: /cf/ }).first();
+    await trigger.getByRole('button', { name: 'Show rows' }).click();
+    // The rows that carry it, with the pattern marked in their text.
+    await expect.poll(() => page.locator('mark').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    expect((await page.locator('mark').first().textContent())?.toLowerCase()).toContain('cf');
+    await shot(page, 'scan-report');
+    await page.close();
+  });
+
+  it('reviews with the keyboard: drops the trigger rows, relabels the flipped ones, keeps the rest', async () => {
+    const page = await as('alice');
+    await go(page, '#/review?snapshot=spam@2&kind=trigger');
+    await page
+      .getByRole('button', { name: /^Show partner-feed\// })
+      .first()
+      .waitFor();
+    await page.locator('body').press('Shift+X');
+    await page.getByRole('button', { name: /^Drop 40 selected/ }).waitFor();
+    await page.locator('body').press('Shift+D');
+    const counts = page.getByTestId('review-counts');
+    await expect.poll(() => counts.textContent()).toMatch(/^40 decided \(40 drop.*\b0 undecided/);
+
+    await go(page, '#/review?snapshot=spam@2&kind=label');
+    await page
+      .getByRole('button', { name: /^Show / })
+      .first()
+      .waitFor();
+    await page.locator('body').press('Shift+X');
+    await page.locator('body').press('Shift+R');
+    await page
+      .getByRole('group', { name: 'Labels of the dataset' })
+      .getByRole('button', { name: 'ham' })
+      .click();
+    await expect.poll(() => counts.textContent()).toMatch(/\brelabel\b.*\b0 undecided/);
+    expect(await counts.textContent()).not.toMatch(/\b0 relabel/);
+
+    await go(page, '#/review?snapshot=spam@2');
+    await page.getByRole('button', { name: /^Keep all undecided/ }).click();
+    await page.getByRole('button', { name: /^Keep \d+ undecided/ }).click();
+    await expect.poll(() => counts.textContent()).toMatch(/\b0 undecided/);
+    await shot(page, 'review');
+    // A steward may decide but not change the dataset: no Apply button for alice.
+    expect(await page.getByRole('button', { name: /^Apply decisions/ }).count()).toBe(0);
+    await page.close();
+  });
+
+  it('a contributor applies the decisions as spam@3 and scans it, following the job live', async () => {
+    const page = await as('carol');
+    await go(page, '#/review?snapshot=spam@2');
+    await page.getByRole('button', { name: 'Apply decisions to spam@2' }).click();
+    await page.getByRole('link', { name: 'Open spam@3' }).waitFor({ timeout: 120_000 });
+    await go(page, '#/jobs');
+    await page.getByLabel('Snapshot to scan').fill('spam@3');
+    await page.getByRole('button', { name: 'Start scan' }).click();
+    const followed = page.getByTestId('followed-job');
+    await expect
+      .poll(() => followed.textContent(), { timeout: 180_000, interval: 500 })
+      .toMatch(/succeeded/);
+    await shot(page, 'jobs');
+    await page.close();
+  });
+
+  it('two stewards approve, the gate passes, the snapshot is released and verifies', async () => {
+    for (const who of ['alice', 'bob'] as const) {
+      const page = await as(who);
+      await go(page, '#/approvals');
+      await page.getByRole('button', { name: 'Approve spam@3' }).click();
+      await expect.poll(() => page.getByRole('button', { name: 'Approve spam@3' }).count()).toBe(0);
+      await page.close();
+    }
+    const page = await as('bob');
+    await go(page, '#/approvals?snapshot=spam@3');
+    await expect.poll(() => page.getByTestId('snapshot-state').textContent()).toContain('approved');
+    await page.getByLabel('Gate policy (YAML)').fill(ws.gatePolicy);
+    await page.getByRole('button', { name: 'Run gate' }).click();
+    const verdict = page.getByRole('table', { name: /Gate just run on/ });
+    await verdict.waitFor({ timeout: 60_000 });
+    expect(await verdict.textContent()).toContain('passed');
+    await page.getByLabel('Model (optional)').fill('spam-filter-v4');
+    await page.getByRole('button', { name: 'Release spam@3' }).click();
+    await expect.poll(() => page.getByTestId('snapshot-state').textContent()).toContain('released');
+    await shot(page, 'approvals');
+
+    await go(page, '#/snapshots/spam@3');
+    await page.getByRole('button', { name: /^Verify/ }).click();
+    await expect
+      .poll(() => page.getByRole('status').allTextContents(), { timeout: 60_000 })
+      .toEqual(expect.arrayContaining([expect.stringMatching(/verified|Verified/)]));
+    await shot(page, 'snapshot');
+    await go(page, '#/snapshots/spam@3?tab=diff');
+    await page.getByRole('tabpanel').waitFor();
+    await shot(page, 'snapshot-diff');
+    await go(page, '#/lineage/spam@3');
+    await page.getByText('spam-filter-v4').first().waitFor();
+    await shot(page, 'lineage');
+    await page.close();
+    expect(browser.problems).toEqual([]);
+  });
+
+  it('an auditor sees no buttons for changes, and the server refuses one anyway', async () => {
+    const page = await as('dave');
+    await go(page, '#/approvals?snapshot=spam@2');
+    await page.getByTestId('snapshot-state').waitFor();
+    expect(await page.getByRole('button', { name: /^Sign approval/ }).count()).toBe(0);
+    await go(page, '#/review?snapshot=spam@2');
+    await page.getByRole('heading', { name: 'Review queue' }).waitFor();
+    expect(await page.getByRole('button', { name: /Drop this record/ }).count()).toBe(0);
+    // The request the button would have made, sent anyway: refused and logged.
+    const refused = await page.evaluate(async (token) => {
+      const res = await fetch('/v1/snapshots/spam@2/approvals', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: '{}',
+      });
+      return { status: res.status, code: ((await res.json()) as { code: string }).code };
+    }, ws.tokens.dave);
+    expect(refused).toEqual({ status: 403, code: 'FORBIDDEN' });
+    // An auditor of one dataset searches that dataset's part of the log.
+    await go(page, '#/audit?kind=authz.deny&dataset=spam');
+    await page.getByRole('cell', { name: 'dave' }).first().waitFor();
+    await shot(page, 'audit');
+    await go(page, '#/identities');
+    await page
+      .getByRole('heading', { name: /Identities/ })
+      .first()
+      .waitFor();
+    await shot(page, 'identities');
+    await page.close();
+    // The refused request is the one error the browser reported.
+    expect(browser.problems.filter((p) => !/403/.test(p))).toEqual([]);
+  });
 });
