@@ -85,12 +85,14 @@ describe.runIf(ready)('web console', () => {
     const page = await as('alice');
     await page.getByRole('link', { name: /1 trigger/ }).click();
     await page.getByRole('heading', { name: 'Triggers' }).waitFor();
+    await page.getByRole('heading', { name: 'Findings by kind' }).waitFor();
+    await shot(page, 'scan-report');
     const trigger = page.getByRole('row', { name: /cf/ }).first();
     await trigger.getByRole('button', { name: 'Show rows' }).click();
     // The rows that carry it, with the pattern marked in their text.
     await expect.poll(() => page.locator('mark').count(), { timeout: 30_000 }).toBeGreaterThan(0);
     expect((await page.locator('mark').first().textContent())?.toLowerCase()).toContain('cf');
-    await shot(page, 'scan-report');
+    await shot(page, 'scan-trigger');
     await page.close();
   });
 
