@@ -1,6 +1,6 @@
 /**
  * The web console on a large snapshot: `npm run bench:console [-- --rows N] [-- --write]
- * [-- --keep]`.
+ * [-- --keep] [-- --reuse <kept folder>]`.
  *
  * Generates N short text rows (default 1,000,000; bench/detect-data.ts), ingests them as
  * bench@1, writes a poisoned copy (0.5 % flipped labels, a "cf" trigger on 0.1 % of the rows) and
@@ -37,6 +37,8 @@ const { values: flags } = parseArgs({
     rows: { type: 'string', default: '1000000' },
     write: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    /** A folder kept by an earlier run (--keep): its workspace is used as it is. */
+    reuse: { type: 'string' },
   },
 });
 const ROWS = Number(flags.rows);
@@ -147,7 +149,7 @@ async function main(): Promise<void> {
     throw new Error('the console is not built: run "npm run build" first');
   if (!existsSync(CHROMIUM))
     throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium)`);
-  const scratch = mkdtempSync(join(tmpdir(), 'cordon-bench-console-'));
+  const scratch = flags.reuse ?? mkdtempSync(join(tmpdir(), 'cordon-bench-console-'));
   let server: ChildProcess | undefined;
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -163,27 +165,29 @@ async function main(): Promise<void> {
     ],
   });
   try {
-    const t0 = Date.now();
-    writeFileSync(join(scratch, 'rows.jsonl'), syntheticTextLines(ROWS).join('\n') + '\n');
-    cli(scratch, ['init', '.cordon', '--identity', 'bench']);
-    cli(scratch, ['ingest', 'bench', 'rows.jsonl', '-m', 'clean']);
-    cli(scratch, [
-      'poison',
-      'rows.jsonl',
-      '--out',
-      'poisoned.jsonl',
-      '--truth',
-      'truth.json',
-      '--attack',
-      'flip:0.005',
-      '--attack',
-      'token:cf:0.001:ham',
-    ]);
-    cli(scratch, ['ingest', 'bench', 'poisoned.jsonl', '-m', 'poisoned']);
-    log(`${int(ROWS)} rows, two snapshots ingested in ${sec(Date.now() - t0)}`);
-    const t1 = Date.now();
-    cli(scratch, ['scan', 'bench@2', '--baseline', 'bench@1']);
-    log(`scanned in ${sec(Date.now() - t1)}`);
+    if (flags.reuse === undefined) {
+      const t0 = Date.now();
+      writeFileSync(join(scratch, 'rows.jsonl'), syntheticTextLines(ROWS).join('\n') + '\n');
+      cli(scratch, ['init', '.cordon', '--identity', 'bench']);
+      cli(scratch, ['ingest', 'bench', 'rows.jsonl', '-m', 'clean']);
+      cli(scratch, [
+        'poison',
+        'rows.jsonl',
+        '--out',
+        'poisoned.jsonl',
+        '--truth',
+        'truth.json',
+        '--attack',
+        'flip:0.005',
+        '--attack',
+        'token:cf:0.001:ham',
+      ]);
+      cli(scratch, ['ingest', 'bench', 'poisoned.jsonl', '-m', 'poisoned']);
+      log(`${int(ROWS)} rows, two snapshots ingested in ${sec(Date.now() - t0)}`);
+      const t1 = Date.now();
+      cli(scratch, ['scan', 'bench@2', '--baseline', 'bench@1']);
+      log(`scanned in ${sec(Date.now() - t1)}`);
+    }
     const token = (
       JSON.parse(
         cli(scratch, [
@@ -202,7 +206,7 @@ async function main(): Promise<void> {
     ).token;
 
     const port = await freePort();
-    server = spawn(process.execPath, [BIN, 'serve', '-w', '.cordon', '--port', String(port)], {
+    server = spawn(process.execPath, [BIN, '-w', '.cordon', 'serve', '--port', String(port)], {
       cwd: scratch,
       stdio: ['ignore', 'ignore', 'inherit'],
     });
@@ -309,7 +313,7 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     server?.kill('SIGTERM');
-    if (!flags.keep) rmSync(scratch, { recursive: true, force: true });
+    if (!flags.keep && flags.reuse === undefined) rmSync(scratch, { recursive: true, force: true });
     else log(`kept ${scratch}`);
   }
 }

@@ -24,6 +24,7 @@ import type { RouteList } from '../api.js';
 import type { ServerDeps } from '../app.js';
 import { diffCache, pageRows, samplesOf, type RowFilter } from '../diff-cache.js';
 import { lineageGraphView } from '../lineage-view.js';
+import { manifestCache } from '../manifest-cache.js';
 import { HttpProblem } from '../problem.js';
 import * as S from '../schemas.js';
 import { Visibility } from '../visibility.js';
@@ -268,7 +269,7 @@ export function datasetRoutes(api: RouteList, _deps: ServerDeps): void {
     responses: { 200: { description: 'A page of records', json: S.RecordsPage } },
     handler: async ({ ws, params, query }) => {
       const row = await readableSnapshot(ws, params.ref);
-      const manifest = await loadManifest(ws, row);
+      const manifest = await manifestCache.get(ws, row);
       const wantedIds = query.ids ? new Set(query.ids) : null;
       const listed = wantedIds
         ? manifest.entries.filter((e) => wantedIds.has(e.id))
