@@ -265,6 +265,12 @@ async function main(): Promise<void> {
     const env = `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadavg()
       .map((x) => x.toFixed(1))
       .join(' ')}`;
+    /** A request path as the table shows it: no query, ids as {id}, refs unescaped. */
+    const shown = (path: string) =>
+      path
+        .replace(/\?.*/, '')
+        .replace(/[0-9a-f]{64}/g, '{id}')
+        .replace(/%40/g, '@');
     const rows = pages.map(([name]) => {
       const cold = results.find((r) => r.page === name && r.visit === 'cold')!;
       const warm = results.find((r) => r.page === name && r.visit === 'warm')!;
@@ -272,10 +278,10 @@ async function main(): Promise<void> {
         name,
         String(cold.requests),
         kib(cold.bytes),
-        `${kib(cold.largest.bytes)} (\`${cold.largest.path.replace(/\?.*/, '')}\`)`,
+        `${kib(cold.largest.bytes)} (\`${shown(cold.largest.path)}\`)`,
         sec(cold.quietMs),
         sec(warm.quietMs),
-        `\`${cold.slowest.path.replace(/\?.*/, '')}\` ${sec(cold.slowest.ms)}`,
+        `\`${shown(cold.slowest.path)}\` ${sec(cold.slowest.ms)}`,
       ];
     });
     const section = [
