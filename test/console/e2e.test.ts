@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleAssets } from '../../src/server/console.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
-import { haveChromium, launch, signIn, type Session } from './browser.js';
+import { accessibilityViolations, haveChromium, launch, signIn, type Session } from './browser.js';
 import { consoleWorkspace, type ConsoleWorkspace } from './workspace.js';
 
 // The console's end-to-end tests drive Debian's Chromium against `cordon serve` over a workspace
@@ -107,7 +107,9 @@ describe.runIf(ready)('web console', () => {
     await page.getByRole('button', { name: /^Drop 40 selected/ }).waitFor();
     await page.locator('body').press('Shift+D');
     const counts = page.getByTestId('review-counts');
-    await expect.poll(() => counts.textContent()).toMatch(/^40 decided \(40 drop.*\b0 undecided/);
+    await expect
+      .poll(() => counts.textContent(), { timeout: 30_000 })
+      .toMatch(/^40 decided \(40 drop.*\b0 undecided/);
 
     await go(page, '#/review?snapshot=spam@2&kind=label');
     await page
@@ -115,18 +117,25 @@ describe.runIf(ready)('web console', () => {
       .first()
       .waitFor();
     await page.locator('body').press('Shift+X');
+    await page.getByRole('button', { name: /^Relabel \d+ selected/ }).waitFor();
     await page.locator('body').press('Shift+R');
     await page
       .getByRole('group', { name: 'Labels of the dataset' })
       .getByRole('button', { name: 'ham' })
       .click();
-    await expect.poll(() => counts.textContent()).toMatch(/\brelabel\b.*\b0 undecided/);
+    await expect
+      .poll(() => counts.textContent(), { timeout: 30_000 })
+      .toMatch(/\brelabel\b.*\b0 undecided/);
     expect(await counts.textContent()).not.toMatch(/\b0 relabel/);
 
     await go(page, '#/review?snapshot=spam@2');
+    // The counts follow the filters: wait until they are the whole snapshot's.
+    await expect
+      .poll(() => counts.textContent(), { timeout: 30_000 })
+      .toMatch(/^55 decided.*· [1-9]\d* undecided\s*$/);
     await page.getByRole('button', { name: /^Keep all undecided/ }).click();
     await page.getByRole('button', { name: /^Keep \d+ undecided/ }).click();
-    await expect.poll(() => counts.textContent()).toMatch(/\b0 undecided/);
+    await expect.poll(() => counts.textContent(), { timeout: 30_000 }).toMatch(/\b0 undecided/);
     await shot(page, 'review');
     // A steward may decide but not change the dataset: no Apply button for alice.
     expect(await page.getByRole('button', { name: /^Apply decisions/ }).count()).toBe(0);
@@ -154,12 +163,18 @@ describe.runIf(ready)('web console', () => {
       const page = await as(who);
       await go(page, '#/approvals');
       await page.getByRole('button', { name: 'Approve spam@3' }).click();
-      await expect.poll(() => page.getByRole('button', { name: 'Approve spam@3' }).count()).toBe(0);
+      await expect
+        .poll(() => page.getByRole('button', { name: 'Approve spam@3' }).count(), {
+          timeout: 30_000,
+        })
+        .toBe(0);
       await page.close();
     }
     const page = await as('bob');
     await go(page, '#/approvals?snapshot=spam@3');
-    await expect.poll(() => page.getByTestId('snapshot-state').textContent()).toContain('approved');
+    await expect
+      .poll(() => page.getByTestId('snapshot-state').textContent(), { timeout: 30_000 })
+      .toContain('approved');
     await page.getByLabel('Gate policy (YAML)').fill(ws.gatePolicy);
     await page.getByRole('button', { name: 'Run gate' }).click();
     const verdict = page.getByRole('table', { name: /Gate just run on/ });
@@ -167,7 +182,9 @@ describe.runIf(ready)('web console', () => {
     expect(await verdict.textContent()).toContain('passed');
     await page.getByLabel('Model (optional)').fill('spam-filter-v4');
     await page.getByRole('button', { name: 'Release spam@3' }).click();
-    await expect.poll(() => page.getByTestId('snapshot-state').textContent()).toContain('released');
+    await expect
+      .poll(() => page.getByTestId('snapshot-state').textContent(), { timeout: 30_000 })
+      .toContain('released');
     await shot(page, 'approvals');
 
     await go(page, '#/snapshots/spam@3');
@@ -217,5 +234,46 @@ describe.runIf(ready)('web console', () => {
     await page.close();
     // The refused request is the one error the browser reported.
     expect(browser.problems.filter((p) => !/403/.test(p))).toEqual([]);
+  });
+
+  it('meets WCAG 2 A and AA on every page, as axe-core checks them', async () => {
+    const page = await browser.newCheckPage();
+    await signIn(page, server.url, ws.tokens.alice);
+    const found: string[] = [];
+    for (const hash of [
+      '#/datasets',
+      '#/snapshots/spam@3',
+      '#/snapshots/spam@3?tab=diff&against=spam@2',
+      '#/review?snapshot=spam@2',
+      '#/approvals?snapshot=spam@3',
+      '#/lineage/spam@3',
+      '#/jobs',
+      '#/audit?dataset=spam',
+      '#/identities',
+    ]) {
+      await go(page, hash);
+      await page.waitForLoadState('networkidle');
+      for (const v of await accessibilityViolations(page)) found.push(`${hash}: ${v}`);
+    }
+    const scans = (await (
+      await fetch(`${server.url}/v1/snapshots/spam@2/scans`, {
+        headers: { Authorization: `Bearer ${ws.tokens.alice}` },
+      })
+    ).json()) as { scans: { id: string }[] };
+    await go(page, `#/snapshots/spam@2/scans/${scans.scans.at(-1)!.id}`);
+    await page.waitForLoadState('networkidle');
+    for (const v of await accessibilityViolations(page)) found.push(`scan report: ${v}`);
+    expect(found).toEqual([]);
+    // The checker does find what it should: an input without a label.
+    await page.evaluate(() => {
+      const input = (
+        globalThis as unknown as { document: { createElement(t: string): object } }
+      ).document.createElement('input');
+      (
+        globalThis as unknown as { document: { body: { append(n: object): void } } }
+      ).document.body.append(input);
+    });
+    expect((await accessibilityViolations(page)).join('\n')).toMatch(/^label \(critical\)/m);
+    await page.close();
   });
 });
