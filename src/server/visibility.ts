@@ -1,17 +1,16 @@
 import type { Action } from '../engine/authz/actions.js';
-import type { Grant, ResourceFacts } from '../engine/authz/authorizer.js';
-import { datasetGovernance } from '../engine/governance/facts.js';
-import { loadAuthorizer } from '../engine/governance/policies.js';
+import type { ResourceFacts } from '../engine/authz/authorizer.js';
+import { decider, resourceFacts } from '../engine/governance/authorize.js';
 import type { Workspace } from '../engine/workspace.js';
 
 /**
  * Decides which entries of a listing the caller may see, without writing a denial to the audit
  * log for every entry hidden (a dashboard polling the dataset list would otherwise flood it).
  *
- * This asks the same Cedar policies with the same facts as `authorize()` (in
- * engine/governance/authorize.ts) for the few resource types a listing needs, and is used for
- * filtering only: every read of an entry's content, and every change, still goes through
- * `authorize()` itself. When the engine grows a non-logging "may I?" check, this should call it.
+ * It asks the engine's non-logging check (`decider` and `resourceFacts` in
+ * engine/governance/authorize.ts, the facts `authorize()` uses), gathering the caller's side once
+ * per listing, and is used for filtering only: every read of an entry's content, and every change,
+ * still goes through `authorize()` itself.
  */
 export class Visibility {
   private cache = new Map<string, boolean>();
@@ -22,34 +21,10 @@ export class Visibility {
   ) {}
 
   static async of(ws: Workspace): Promise<Visibility> {
-    const authorizer = await loadAuthorizer(ws.dir);
-    const me = await ws.meta.getIdentity(ws.identity.name);
-    const grants: Grant[] = (await ws.meta.gov.listGrants()).map((g) => ({
-      subject: { type: g.subject_type as Grant['subject']['type'], name: g.subject },
-      role: g.role as Grant['role'],
-      dataset: g.dataset,
-    }));
-    const principal = {
-      type: me?.kind === 'service' ? ('ServiceAccount' as const) : ('Human' as const),
-      name: ws.identity.name,
-      // An identity missing from the store sees nothing.
-      disabled: !me || me.disabled_at !== null,
-      owners: me ? (JSON.parse(me.owners) as string[]) : [],
-      groups: await ws.meta.gov.groupsOf(ws.identity.name),
-    };
-    const now = new Date().toISOString();
-    return new Visibility(
-      ws,
-      (action, resource) =>
-        authorizer.authorize({
-          principal,
-          credential: ws.credential,
-          action,
-          resource,
-          grants,
-          now,
-        }).allowed,
-    );
+    // An identity missing from the store sees nothing.
+    if (!(await ws.meta.getIdentity(ws.identity.name))) return new Visibility(ws, () => false);
+    const ask = await decider(ws);
+    return new Visibility(ws, (action, resource) => ask(action, resource).allowed);
   }
 
   /** Whether the caller may read this dataset (the 'read' action). */
@@ -57,11 +32,10 @@ export class Visibility {
     const key = `${action}\0${name}`;
     const known = this.cache.get(key);
     if (known !== undefined) return known;
-    const g = await datasetGovernance(this.ws, name);
-    const allowed = this.ask(action, {
-      type: 'Dataset',
-      dataset: { name, externallySourced: g.externallySourced, highImpact: g.highImpact },
-    });
+    const allowed = this.ask(
+      action,
+      await resourceFacts(this.ws, { type: 'Dataset', dataset: name }, {}),
+    );
     this.cache.set(key, allowed);
     return allowed;
   }
@@ -71,15 +45,10 @@ export class Visibility {
     const key = `tokens\0${name}`;
     const known = this.cache.get(key);
     if (known !== undefined) return known;
-    const row = await this.ws.meta.getIdentity(name);
-    const allowed = this.ask('manageTokens', {
-      type: 'Identity',
-      identity: {
-        name,
-        kind: row?.kind === 'service' ? 'service' : 'human',
-        owners: row ? (JSON.parse(row.owners) as string[]) : [],
-      },
-    });
+    const allowed = this.ask(
+      'manageTokens',
+      await resourceFacts(this.ws, { type: 'Identity', name }, {}),
+    );
     this.cache.set(key, allowed);
     return allowed;
   }

@@ -50,36 +50,49 @@ export async function decide(
   ref: ResourceRef,
   extras: AuthzExtras = {},
 ): Promise<AuthzDecision> {
+  const ask = await decider(ws);
+  return ask(action, await resourceFacts(ws, ref, extras), extras);
+}
+
+/**
+ * The acting identity's side of a decision, gathered once: its facts, its credential and every
+ * grant. The function it returns asks Cedar about one resource; a listing that checks many entries
+ * (the server's `Visibility`) keeps it and gathers only each entry's facts.
+ */
+export async function decider(
+  ws: Workspace,
+): Promise<(action: Action, resource: ResourceFacts, extras?: AuthzExtras) => AuthzDecision> {
   const authorizer = await loadAuthorizer(ws.dir);
   const me = await ws.meta.getIdentity(ws.identity.name);
   if (!me)
     throw new CordonError('INTERNAL', `acting identity ${ws.identity.name} is not registered`);
-  const resource = await resourceFacts(ws, ref, extras);
   const grants: Grant[] = (await ws.meta.gov.listGrants()).map((g) => ({
     subject: { type: g.subject_type as Grant['subject']['type'], name: g.subject },
     role: g.role as Grant['role'],
     dataset: g.dataset,
   }));
-  return authorizer.authorize({
-    principal: {
-      type: me.kind === 'service' ? 'ServiceAccount' : 'Human',
-      name: me.name,
-      disabled: me.disabled_at !== null,
-      owners: JSON.parse(me.owners) as string[],
-      groups: await ws.meta.gov.groupsOf(me.name),
-    },
-    credential: ws.credential,
-    action,
-    resource,
-    grants,
-    now: new Date().toISOString(),
-    ...(extras.independentApprovals !== undefined
-      ? { independentApprovals: extras.independentApprovals }
-      : {}),
-    ...(extras.requiredApprovals !== undefined
-      ? { requiredApprovals: extras.requiredApprovals }
-      : {}),
-  });
+  const principal = {
+    type: me.kind === 'service' ? ('ServiceAccount' as const) : ('Human' as const),
+    name: me.name,
+    disabled: me.disabled_at !== null,
+    owners: JSON.parse(me.owners) as string[],
+    groups: await ws.meta.gov.groupsOf(me.name),
+  };
+  return (action, resource, extras = {}) =>
+    authorizer.authorize({
+      principal,
+      credential: ws.credential,
+      action,
+      resource,
+      grants,
+      now: new Date().toISOString(),
+      ...(extras.independentApprovals !== undefined
+        ? { independentApprovals: extras.independentApprovals }
+        : {}),
+      ...(extras.requiredApprovals !== undefined
+        ? { requiredApprovals: extras.requiredApprovals }
+        : {}),
+    });
 }
 
 /**
@@ -127,7 +140,8 @@ async function noteScopeUse(ws: Workspace, action: Action): Promise<void> {
   });
 }
 
-function datasetOf(ref: ResourceRef): string | null {
+/** The dataset a resource belongs to, if any. */
+export function datasetOf(ref: ResourceRef): string | null {
   if ('dataset' in ref) return ref.dataset;
   if ('snapshot' in ref) return ref.snapshot.dataset;
   return null;
@@ -177,7 +191,8 @@ async function snapshotFacts(
   };
 }
 
-async function resourceFacts(
+/** The facts Cedar needs about a resource (its dataset's governance, a snapshot's state…). */
+export async function resourceFacts(
   ws: Workspace,
   ref: ResourceRef,
   extras: AuthzExtras,

@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { CordonError } from '../../core/errors.js';
 import { ACTION_RESOURCES, ACTIONS } from '../../engine/authz/actions.js';
-import { decide, type ResourceRef } from '../../engine/governance/authorize.js';
+import {
+  datasetOf,
+  decider,
+  resourceFacts,
+  type ResourceRef,
+} from '../../engine/governance/authorize.js';
 import { resolveSnapshot } from '../../engine/snapshots.js';
 import type { Workspace } from '../../engine/workspace.js';
 import type { RouteList } from '../api.js';
@@ -26,8 +31,8 @@ const Decision = z.object({
 
 /**
  * "May I?" without doing: the console asks which of its buttons to show. The answer comes from
- * the same Cedar policies and facts as every change (`decide`), nothing is logged, and the change
- * itself is still authorized when it is asked for. A caller who may not read a dataset learns
+ * the same Cedar policies and facts as every change (the engine's `decider`, which `decide`
+ * uses), nothing is logged, and the change itself is still authorized when it is asked for. A caller who may not read a dataset learns
  * nothing about it: every check on it is refused the same way, whether the dataset or snapshot
  * exists or not.
  */
@@ -48,8 +53,10 @@ export function permissionRoutes(api: RouteList, _deps: ServerDeps): void {
     },
     handler: async ({ ws, body }) => {
       const { checks } = body;
+      // The caller's facts and grants are gathered once for the whole batch.
+      const ask = await decider(ws);
       const decisions = [];
-      for (const check of checks) decisions.push(await decideCheck(ws, check));
+      for (const check of checks) decisions.push(await decideCheck(ws, ask, check));
       return { json: { decisions } };
     },
   });
@@ -57,7 +64,13 @@ export function permissionRoutes(api: RouteList, _deps: ServerDeps): void {
 
 const HIDDEN = 'not visible to the caller';
 
-async function decideCheck(ws: Workspace, check: Check): Promise<z.infer<typeof Decision>> {
+type Ask = Awaited<ReturnType<typeof decider>>;
+
+async function decideCheck(
+  ws: Workspace,
+  ask: Ask,
+  check: Check,
+): Promise<z.infer<typeof Decision>> {
   const refused = (reason: string) => ({ action: check.action, allowed: false, reason });
   const ref = await resourceOf(ws, check).catch((e: unknown) => {
     if (e instanceof CordonError && /NOT_FOUND$/.test(e.code)) return null;
@@ -67,10 +80,10 @@ async function decideCheck(ws: Workspace, check: Check): Promise<z.infer<typeof 
   if (typeof ref === 'string') return refused(ref);
   const dataset = datasetOf(ref);
   if (dataset !== null && check.action !== 'read') {
-    const read = await decide(ws, 'read', { type: 'Dataset', dataset });
+    const read = ask('read', await resourceFacts(ws, { type: 'Dataset', dataset }, {}));
     if (!read.allowed) return refused(HIDDEN);
   }
-  const d = await decide(ws, check.action, ref);
+  const d = ask(check.action, await resourceFacts(ws, ref, {}));
   return { action: check.action, allowed: d.allowed, reason: d.allowed ? '' : d.reason };
 }
 
@@ -101,10 +114,4 @@ async function resourceOf(ws: Workspace, check: Check): Promise<ResourceRef | st
       return { type, snapshot: await resolveSnapshot(ws, check.snapshot) };
     }
   }
-}
-
-function datasetOf(ref: ResourceRef): string | null {
-  if ('snapshot' in ref) return ref.snapshot.dataset;
-  if ('dataset' in ref) return ref.dataset;
-  return null;
 }
