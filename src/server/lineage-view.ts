@@ -1,6 +1,5 @@
 import type { z } from 'zod';
-import type { DsseEnvelope } from '../core/dsse.js';
-import { snapshotState } from '../engine/governance/facts.js';
+import { snapshotSources, snapshotState } from '../engine/governance/facts.js';
 import { loadLineage } from '../engine/lineage-graph.js';
 import { snapshotLabel } from '../engine/snapshots.js';
 import type { Workspace } from '../engine/workspace.js';
@@ -53,7 +52,7 @@ export async function lineageGraphView(ws: Workspace, focus: SnapshotRow): Promi
     const id = queue.shift()!;
     if (walked.has(id)) continue;
     walked.add(id);
-    for (const run of await runsReading(ws, id)) {
+    for (const run of await ws.meta.listRunsReading(id)) {
       if (runs.has(run.id)) continue;
       const out = await ws.meta.getSnapshot(run.output_snapshot);
       if (!out || !(await visible.dataset(out.dataset))) continue;
@@ -126,7 +125,7 @@ export async function lineageGraphView(ws: Workspace, focus: SnapshotRow): Promi
   const counts = new Map<string, Counts>();
   const countsOf = async (s: SnapshotRow): Promise<Counts> => {
     let c = counts.get(s.id);
-    if (!c) counts.set(s.id, (c = await statementSources(ws, s)));
+    if (!c) counts.set(s.id, (c = await snapshotSources(ws, s)));
     return c;
   };
   const registered = new Map<string, Map<string, { trusted: boolean; external: boolean }>>();
@@ -238,29 +237,4 @@ function runLabel(kind: string, file: string | undefined): string {
   if (kind !== 'ingest') return kind;
   const name = file?.split(/[\\/]/).pop();
   return name ? `ingest ${name}` : 'ingest';
-}
-
-/**
- * Runs that read a snapshot. The store keeps a run's inputs as a JSON array of ids; ids are hex,
- * so matching the quoted id inside that text is exact (and needs no JSON support in the database).
- */
-async function runsReading(ws: Workspace, id: string): Promise<LineageRunRow[]> {
-  if (!/^[0-9a-f]{64}$/.test(id)) return [];
-  return ws.meta.db
-    .selectFrom('lineage_runs')
-    .selectAll()
-    .where('inputs', 'like', `%"${id}"%`)
-    .orderBy('started_at')
-    .execute();
-}
-
-/** Records per source, from the snapshot's signed statement (as GET /v1/snapshots/{ref} reads). */
-async function statementSources(ws: Workspace, row: SnapshotRow): Promise<Counts> {
-  const envelope = JSON.parse(
-    (await ws.blobs.get(row.envelope_digest)).toString('utf8'),
-  ) as DsseEnvelope;
-  const statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as {
-    predicate: { sources?: Counts };
-  };
-  return statement.predicate.sources ?? [];
 }

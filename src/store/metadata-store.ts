@@ -460,6 +460,20 @@ export class MetadataStore {
       .executeTakeFirst();
   }
 
+  /**
+   * Runs that read a snapshot, oldest first. A run's inputs are stored as a JSON array of ids, and
+   * ids are hex, so matching the quoted id inside that text is exact on every engine.
+   */
+  listRunsReading(snapshotId: string): Promise<LineageRunRow[]> {
+    if (!/^[0-9a-f]{64}$/.test(snapshotId)) return Promise.resolve([]);
+    return this.db
+      .selectFrom('lineage_runs')
+      .selectAll()
+      .where('inputs', 'like', `%"${snapshotId}"%`)
+      .orderBy('started_at')
+      .execute();
+  }
+
   getIdentity(name: string): Promise<IdentityRow | undefined> {
     return this.db.selectFrom('identities').selectAll().where('name', '=', name).executeTakeFirst();
   }
